@@ -1,0 +1,3 @@
+#pragma once
+
+/* db: not written yet; see tasks/todo.md */

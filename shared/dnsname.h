@@ -1,0 +1,3 @@
+#pragma once
+
+/* dnsname: not written yet; see tasks/todo.md */

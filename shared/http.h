@@ -1,0 +1,3 @@
+#pragma once
+
+/* http: not written yet; see tasks/todo.md */

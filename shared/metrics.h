@@ -1,0 +1,3 @@
+#pragma once
+
+/* metrics: not written yet; see tasks/todo.md */

@@ -1,0 +1,3 @@
+#pragma once
+
+/* redis: not written yet; see tasks/todo.md */

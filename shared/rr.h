@@ -1,0 +1,3 @@
+#pragma once
+
+/* rr: not written yet; see tasks/todo.md */
