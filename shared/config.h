@@ -62,6 +62,7 @@ struct config_def {
 	const char *args_usage; /* positional arguments for --help, e.g. "up|status"; NULL: none */
 	const struct config_key *keys;
 	size_t n_keys;
+	size_t size; /* sizeof the program's config struct (config_reload builds a new one) */
 };
 
 /* Program exit status for a configuration error (sysexits' EX_CONFIG is not used). */
