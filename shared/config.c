@@ -25,7 +25,7 @@ struct source {
 
 /* The text values of one load, before conversion. */
 struct texts {
-	char *val[CONFIG_KEYS_MAX];   /* owned; NULL: unset */
+	char *val[CONFIG_KEYS_MAX]; /* owned; NULL: unset */
 	struct source src[CONFIG_KEYS_MAX];
 };
 
@@ -51,8 +51,8 @@ static int texts_set(struct texts *t, size_t i, const char *value, const char *k
 	return 0;
 }
 
-const char *config_env_name(const struct config_def *def, const struct config_key *key,
-			    char *buf, size_t size)
+const char *config_env_name(const struct config_def *def, const struct config_key *key, char *buf,
+			    size_t size)
 {
 	size_t n;
 
@@ -96,7 +96,7 @@ int config_parse_duration(const char *s, long long *ret_ms)
 	static const struct {
 		const char *unit;
 		long long ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
 	unsigned long long n = 0;
 	const char *p = s;
 
@@ -121,8 +121,8 @@ int config_parse_duration(const char *s, long long *ret_ms)
 
 static int parse_bool(const char *s, bool *ret)
 {
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -302,7 +302,8 @@ static int read_file(const struct config_def *def, const char *path, struct text
 		key = trim(key);
 		value = trim(eq + 1);
 		len = strlen(value);
-		if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+		if (len >= 2 && (value[0] == '"' || value[0] == '\'') &&
+		    value[len - 1] == value[0]) {
 			value[len - 1] = '\0';
 			value++;
 		}
@@ -394,7 +395,8 @@ static int read_flags(const struct config_def *def, int argc, char **argv, struc
 			if (!eq)
 				i++; /* read before, by find_config_flag */
 			if (i >= argc) {
-				fprintf(stderr, "%s: option --config needs a file name\n", def->prog);
+				fprintf(stderr, "%s: option --config needs a file name\n",
+					def->prog);
 				return -EINVAL;
 			}
 			continue;
@@ -465,8 +467,8 @@ static int load(const struct config_def *def, void *cfg, int argc, char **argv, 
 	}
 
 	for (size_t i = 0; i < def->n_keys; i++) {
-		const char *v = getenv(config_env_name(def, &def->keys[i], env_name,
-						       sizeof(env_name)));
+		const char *v =
+			getenv(config_env_name(def, &def->keys[i], env_name, sizeof(env_name)));
 		if (v) {
 			r = texts_set(&t, i, v, "environment", env_name);
 			if (r < 0)

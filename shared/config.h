@@ -89,8 +89,8 @@ int config_reload(const struct config_def *def, void *cfg, int argc, char **argv
 void config_free(const struct config_def *def, void *cfg);
 
 /* The environment variable name of @key, into @buf. */
-const char *config_env_name(const struct config_def *def, const struct config_key *key,
-			    char *buf, size_t size);
+const char *config_env_name(const struct config_def *def, const struct config_key *key, char *buf,
+			    size_t size);
 
 /* --help text: usage and every key with its flag, env var, default and help. */
 void config_print_help(const struct config_def *def, FILE *out);

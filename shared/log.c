@@ -228,7 +228,7 @@ static void put_logfmt_str(struct out *o, const char *str)
 		size_t seq;
 
 		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
+			char e[2] = { '\\', (char)c };
 			put(o, e, 2);
 			i++;
 			continue;
@@ -287,7 +287,7 @@ size_t log_format_line(char *buf, size_t size, enum log_format format, const cha
 		       const struct log_field *fields, size_t n_fields, const char *msg)
 {
 	static const char marker[] = "...";
-	struct out o = {.buf = buf, .len = 0, .cut = false};
+	struct out o = { .buf = buf, .len = 0, .cut = false };
 	const char *lvl = log_level_name(level);
 
 	if (size < sizeof(marker) + 2) {

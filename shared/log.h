@@ -42,8 +42,8 @@ struct log_field {
 	long long num;   /* used when str is NULL */
 };
 
-#define LOG_STR(k, v) ((struct log_field){.key = (k), .str = (v) ? (v) : ""})
-#define LOG_NUM(k, v) ((struct log_field){.key = (k), .str = NULL, .num = (long long)(v)})
+#define LOG_STR(k, v) ((struct log_field){ .key = (k), .str = (v) ? (v) : "" })
+#define LOG_NUM(k, v) ((struct log_field){ .key = (k), .str = NULL, .num = (long long)(v) })
 
 /* Longest line written, bytes; a longer message is cut and marked "...". */
 #define LOG_LINE_MAX 4096
@@ -80,11 +80,11 @@ size_t log_format_line(char *buf, size_t size, enum log_format format, const cha
 		       const struct log_field *fields, size_t n_fields, const char *msg);
 
 /* Debug logging costs one branch when off. */
-#define log_debug(rid, ...)                                                                        \
-	do {                                                                                       \
-		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
-			log_msg(LOG_LEVEL_DEBUG, (rid), __VA_ARGS__);                              \
+#define log_debug(rid, ...)                                           \
+	do {                                                          \
+		if (log_enabled(LOG_LEVEL_DEBUG))                     \
+			log_msg(LOG_LEVEL_DEBUG, (rid), __VA_ARGS__); \
 	} while (0)
-#define log_info(rid, ...) log_msg(LOG_LEVEL_INFO, (rid), __VA_ARGS__)
-#define log_warn(rid, ...) log_msg(LOG_LEVEL_WARN, (rid), __VA_ARGS__)
+#define log_info(rid, ...)  log_msg(LOG_LEVEL_INFO, (rid), __VA_ARGS__)
+#define log_warn(rid, ...)  log_msg(LOG_LEVEL_WARN, (rid), __VA_ARGS__)
 #define log_error(rid, ...) log_msg(LOG_LEVEL_ERROR, (rid), __VA_ARGS__)

@@ -27,18 +27,45 @@ static int check_password(const char *value, const char **ret_reason)
 }
 
 static const struct config_key keys[] = {
-	{.key = "listen", .type = CONFIG_STR, .offset = offsetof(struct tcfg, listen),
-	 .def = "127.0.0.1:8080", .reloadable = false, .help = "address to listen on"},
-	{.key = "workers", .type = CONFIG_INT, .offset = offsetof(struct tcfg, workers),
-	 .def = "4", .min = 1, .max = 64, .reloadable = true, .help = "worker count"},
-	{.key = "debug", .type = CONFIG_BOOL, .offset = offsetof(struct tcfg, debug), .def = "false",
-	 .reloadable = true, .help = "debug mode"},
-	{.key = "timeout", .type = CONFIG_DURATION, .offset = offsetof(struct tcfg, timeout_ms),
-	 .def = "2s", .min = 1, .max = 60000, .help = "request timeout"},
-	{.key = "password", .type = CONFIG_STR, .offset = offsetof(struct tcfg, password),
-	 .def = "hunter2-default", .secret = true, .check = check_password, .help = "a secret"},
-	{.key = "database_url", .env = "DDNS_DATABASE_URL", .type = CONFIG_STR,
-	 .offset = offsetof(struct tcfg, database_url), .help = "PostgreSQL URL"},
+	{ .key = "listen",
+	  .type = CONFIG_STR,
+	  .offset = offsetof(struct tcfg, listen),
+	  .def = "127.0.0.1:8080",
+	  .reloadable = false,
+	  .help = "address to listen on" },
+	{ .key = "workers",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct tcfg, workers),
+	  .def = "4",
+	  .min = 1,
+	  .max = 64,
+	  .reloadable = true,
+	  .help = "worker count" },
+	{ .key = "debug",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct tcfg, debug),
+	  .def = "false",
+	  .reloadable = true,
+	  .help = "debug mode" },
+	{ .key = "timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct tcfg, timeout_ms),
+	  .def = "2s",
+	  .min = 1,
+	  .max = 60000,
+	  .help = "request timeout" },
+	{ .key = "password",
+	  .type = CONFIG_STR,
+	  .offset = offsetof(struct tcfg, password),
+	  .def = "hunter2-default",
+	  .secret = true,
+	  .check = check_password,
+	  .help = "a secret" },
+	{ .key = "database_url",
+	  .env = "DDNS_DATABASE_URL",
+	  .type = CONFIG_STR,
+	  .offset = offsetof(struct tcfg, database_url),
+	  .help = "PostgreSQL URL" },
 };
 
 static const struct config_def def = {
@@ -69,8 +96,8 @@ static void teardown(void)
 {
 	char path[300];
 
-	for (const char *const *f = (const char *const[]){"stderr", "stdout", "test.conf", NULL}; *f;
-	     f++) {
+	for (const char *const *f = (const char *const[]){ "stderr", "stdout", "test.conf", NULL };
+	     *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, *f);
 		unlink(path);
 	}
@@ -111,22 +138,22 @@ struct prec_case {
 };
 
 static const struct prec_case prec_cases[] = {
-	{NULL, NULL, NULL, "127.0.0.1:8080"},
-	{"listen = 10.0.0.1:1", NULL, NULL, "10.0.0.1:1"},
-	{"listen = 10.0.0.1:1", "10.0.0.2:2", NULL, "10.0.0.2:2"},
-	{"listen = 10.0.0.1:1", "10.0.0.2:2", "10.0.0.3:3", "10.0.0.3:3"},
-	{NULL, "10.0.0.2:2", "10.0.0.3:3", "10.0.0.3:3"},
-	{"listen = 10.0.0.1:1", NULL, "10.0.0.3:3", "10.0.0.3:3"},
-	{"listen=\"quoted value\"", NULL, NULL, "quoted value"},
-	{"# comment\n\n  listen =  spaced  \n", NULL, NULL, "spaced"},
+	{ NULL, NULL, NULL, "127.0.0.1:8080" },
+	{ "listen = 10.0.0.1:1", NULL, NULL, "10.0.0.1:1" },
+	{ "listen = 10.0.0.1:1", "10.0.0.2:2", NULL, "10.0.0.2:2" },
+	{ "listen = 10.0.0.1:1", "10.0.0.2:2", "10.0.0.3:3", "10.0.0.3:3" },
+	{ NULL, "10.0.0.2:2", "10.0.0.3:3", "10.0.0.3:3" },
+	{ "listen = 10.0.0.1:1", NULL, "10.0.0.3:3", "10.0.0.3:3" },
+	{ "listen=\"quoted value\"", NULL, NULL, "quoted value" },
+	{ "# comment\n\n  listen =  spaced  \n", NULL, NULL, "spaced" },
 };
 
 START_TEST(test_precedence)
 {
 	const struct prec_case *c = &prec_cases[_i];
-	struct tcfg cfg = {0};
+	struct tcfg cfg = { 0 };
 	char flag[64], cfgflag[300];
-	char *argv[4] = {"ddns-test"};
+	char *argv[4] = { "ddns-test" };
 	int argc = 1, argi = -1;
 
 	if (c->file) {
@@ -154,9 +181,12 @@ END_TEST
 /* Typed values from every form of flag, and positional arguments. */
 START_TEST(test_flags)
 {
-	struct tcfg cfg = {0};
-	char *argv[] = {"ddns-test", "--workers", "7",  "--debug", "--timeout=250ms",
-			"--database-url=postgresql://x@127.0.0.1/db",     "up", "--not-a-flag"};
+	struct tcfg cfg = { 0 };
+	char *argv[] = {
+		"ddns-test", "--workers",       "7",
+		"--debug",   "--timeout=250ms", "--database-url=postgresql://x@127.0.0.1/db",
+		"up",        "--not-a-flag"
+	};
 	int argi = -1;
 
 	ck_assert_int_eq(config_load(&def, &cfg, 8, argv, &argi), 0);
@@ -168,7 +198,7 @@ START_TEST(test_flags)
 	ck_assert_str_eq(argv[argi], "up");
 	config_free(&def, &cfg);
 
-	char *argv2[] = {"ddns-test", "--debug=yes", "--no-debug", "--", "--workers=9"};
+	char *argv2[] = { "ddns-test", "--debug=yes", "--no-debug", "--", "--workers=9" };
 	ck_assert_int_eq(config_load(&def, &cfg, 5, argv2, &argi), 0);
 	ck_assert(!cfg.debug);
 	ck_assert_int_eq(cfg.workers, 4);
@@ -176,7 +206,7 @@ START_TEST(test_flags)
 	config_free(&def, &cfg);
 
 	setenv("DDNS_DATABASE_URL", "postgresql://env/db", 1);
-	char *argv3[] = {"ddns-test"};
+	char *argv3[] = { "ddns-test" };
 	ck_assert_int_eq(config_load(&def, &cfg, 1, argv3, &argi), 0);
 	ck_assert_str_eq(cfg.database_url, "postgresql://env/db");
 	config_free(&def, &cfg);
@@ -192,49 +222,51 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"--workers=abc", NULL, NULL,
-	 "ddns-test: invalid value \"abc\" for workers (flag --workers): expected an integer\n"},
-	{"--workers=0", NULL, NULL,
-	 "ddns-test: invalid value \"0\" for workers (flag --workers): expected an integer from 1 "
-	 "to 64\n"},
-	{"--workers=12x", NULL, NULL,
-	 "ddns-test: invalid value \"12x\" for workers (flag --workers): expected an integer\n"},
-	{NULL, "99", NULL,
-	 "ddns-test: invalid value \"99\" for workers (environment DDNS_TEST_WORKERS): expected an "
-	 "integer from 1 to 64\n"},
-	{NULL, NULL, "workers = -3\n",
-	 "ddns-test: invalid value \"-3\" for workers (file @FILE@:1): expected an integer from 1 "
-	 "to 64\n"},
-	{"--debug=maybe", NULL, NULL,
-	 "ddns-test: invalid value \"maybe\" for debug (flag --debug): expected true or false\n"},
-	{"--timeout=5", NULL, NULL,
-	 "ddns-test: invalid value \"5\" for timeout (flag --timeout): expected a duration such as "
-	 "250ms, 2s, 5m or 1h\n"},
-	{"--timeout=2m", NULL, NULL,
-	 "ddns-test: invalid value \"2m\" for timeout (flag --timeout): expected a duration from "
-	 "1ms to 60000ms\n"},
+	{ "--workers=abc", NULL, NULL,
+	  "ddns-test: invalid value \"abc\" for workers (flag --workers): expected an integer\n" },
+	{ "--workers=0", NULL, NULL,
+	  "ddns-test: invalid value \"0\" for workers (flag --workers): expected an integer from 1 "
+	  "to 64\n" },
+	{ "--workers=12x", NULL, NULL,
+	  "ddns-test: invalid value \"12x\" for workers (flag --workers): expected an integer\n" },
+	{ NULL, "99", NULL,
+	  "ddns-test: invalid value \"99\" for workers (environment DDNS_TEST_WORKERS): expected "
+	  "an "
+	  "integer from 1 to 64\n" },
+	{ NULL, NULL, "workers = -3\n",
+	  "ddns-test: invalid value \"-3\" for workers (file @FILE@:1): expected an integer from 1 "
+	  "to 64\n" },
+	{ "--debug=maybe", NULL, NULL,
+	  "ddns-test: invalid value \"maybe\" for debug (flag --debug): expected true or false\n" },
+	{ "--timeout=5", NULL, NULL,
+	  "ddns-test: invalid value \"5\" for timeout (flag --timeout): expected a duration such "
+	  "as "
+	  "250ms, 2s, 5m or 1h\n" },
+	{ "--timeout=2m", NULL, NULL,
+	  "ddns-test: invalid value \"2m\" for timeout (flag --timeout): expected a duration from "
+	  "1ms to 60000ms\n" },
 	/* a secret is never echoed */
-	{"--password=abc", NULL, NULL,
-	 "ddns-test: invalid value for password (flag --password): must be at least 4 "
-	 "characters\n"},
-	{"--unknown=1", NULL, NULL, "ddns-test: unknown option --unknown (see --help)\n"},
-	{"-x", NULL, NULL, "ddns-test: unknown option -x (see --help)\n"},
-	{"--listen", NULL, NULL, "ddns-test: option --listen needs a value\n"},
-	{NULL, NULL, "nokey = 1\n",
-	 "ddns-test: config file \"@FILE@\" line 1: unknown key \"nokey\"\n"},
-	{NULL, NULL, "# ok\ngarbage\n",
-	 "ddns-test: config file \"@FILE@\" line 2: expected key = value\n"},
-	{"--config=/nonexistent/x.conf", NULL, NULL,
-	 "ddns-test: could not open config file \"/nonexistent/x.conf\": No such file or "
-	 "directory\n"},
+	{ "--password=abc", NULL, NULL,
+	  "ddns-test: invalid value for password (flag --password): must be at least 4 "
+	  "characters\n" },
+	{ "--unknown=1", NULL, NULL, "ddns-test: unknown option --unknown (see --help)\n" },
+	{ "-x", NULL, NULL, "ddns-test: unknown option -x (see --help)\n" },
+	{ "--listen", NULL, NULL, "ddns-test: option --listen needs a value\n" },
+	{ NULL, NULL, "nokey = 1\n",
+	  "ddns-test: config file \"@FILE@\" line 1: unknown key \"nokey\"\n" },
+	{ NULL, NULL, "# ok\ngarbage\n",
+	  "ddns-test: config file \"@FILE@\" line 2: expected key = value\n" },
+	{ "--config=/nonexistent/x.conf", NULL, NULL,
+	  "ddns-test: could not open config file \"/nonexistent/x.conf\": No such file or "
+	  "directory\n" },
 };
 
 START_TEST(test_bad_value)
 {
 	const struct bad_case *c = &bad_cases[_i];
-	struct tcfg cfg = {0};
+	struct tcfg cfg = { 0 };
 	char cfgflag[300], want[1024];
-	char *argv[4] = {"ddns-test"};
+	char *argv[4] = { "ddns-test" };
 	const char *path = NULL, *at;
 	int argc = 1, argi = -1;
 
@@ -252,7 +284,8 @@ START_TEST(test_bad_value)
 	ck_assert_ptr_null(cfg.listen); /* nothing left to free */
 	at = strstr(c->want, "@FILE@");
 	if (at)
-		snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - c->want), c->want, path, at + 6);
+		snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - c->want), c->want, path,
+			 at + 6);
 	else
 		snprintf(want, sizeof(want), "%s", c->want);
 	ck_assert_str_eq(read_stderr(), want);
@@ -265,9 +298,11 @@ struct duration_case {
 };
 
 static const struct duration_case duration_cases[] = {
-	{"0", 0},       {"250ms", 250}, {"2s", 2000},  {"5m", 300000}, {"1h", 3600000},
-	{"0s", 0},      {"", -1},       {"s", -1},     {"-1s", -1},    {"1.5s", -1},
-	{"1 s", -1},    {"10", -1},     {"1d", -1},    {"2S", -1},     {"99999999999999999h", -1},
+	{ "0", 0 },       { "250ms", 250 },  { "2s", 2000 },
+	{ "5m", 300000 }, { "1h", 3600000 }, { "0s", 0 },
+	{ "", -1 },       { "s", -1 },       { "-1s", -1 },
+	{ "1.5s", -1 },   { "1 s", -1 },     { "10", -1 },
+	{ "1d", -1 },     { "2S", -1 },      { "99999999999999999h", -1 },
 };
 
 START_TEST(test_duration)
@@ -288,8 +323,8 @@ END_TEST
 
 START_TEST(test_help)
 {
-	struct tcfg cfg = {0};
-	char *argv[] = {"ddns-test", "--help"};
+	struct tcfg cfg = { 0 };
+	char *argv[] = { "ddns-test", "--help" };
 	char out_path[300], buf[4096];
 	int argi = -1;
 	size_t n;
@@ -320,8 +355,9 @@ START_TEST(test_markdown)
 
 	config_print_markdown(&def, f);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "| `workers` | `--workers` | `DDNS_TEST_WORKERS` | integer "
-					  "| `4` | yes | worker count |\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+				     "| `workers` | `--workers` | `DDNS_TEST_WORKERS` | integer "
+				     "| `4` | yes | worker count |\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "| `database_url` | `--database-url` | "
 					  "`DDNS_DATABASE_URL` | string | `(none)` | no |"));
 	ck_assert_ptr_null(strstr(buf, "hunter2"));
@@ -332,9 +368,9 @@ END_TEST
 /* Reload takes reloadable keys from the file, keeps the others and the flags. */
 START_TEST(test_reload)
 {
-	struct tcfg cfg = {0};
+	struct tcfg cfg = { 0 };
 	char cfgflag[300];
-	char *argv[3] = {"ddns-test", cfgflag, "--debug=true"};
+	char *argv[3] = { "ddns-test", cfgflag, "--debug=true" };
 	int argi;
 
 	snprintf(cfgflag, sizeof(cfgflag), "--config=%s",
@@ -343,9 +379,9 @@ START_TEST(test_reload)
 	ck_assert_int_eq(cfg.workers, 2);
 	write_file("workers = 5\nlisten = 10.0.0.9:9\ndebug = false\n");
 	ck_assert_int_eq(config_reload(&def, &cfg, 3, argv), 0);
-	ck_assert_int_eq(cfg.workers, 5);             /* reloadable */
-	ck_assert_str_eq(cfg.listen, "10.0.0.1:1");   /* needs a restart */
-	ck_assert(cfg.debug);                         /* the flag still wins */
+	ck_assert_int_eq(cfg.workers, 5);           /* reloadable */
+	ck_assert_str_eq(cfg.listen, "10.0.0.1:1"); /* needs a restart */
+	ck_assert(cfg.debug);                       /* the flag still wins */
 	write_file("workers = 500\n");
 	ck_assert_int_eq(config_reload(&def, &cfg, 3, argv), -EINVAL);
 	ck_assert_int_eq(cfg.workers, 5); /* a bad reload leaves the config as it was */

@@ -18,37 +18,37 @@ struct line_case {
 };
 
 static const struct line_case line_cases[] = {
-	{LOG_FORMAT_JSON, NULL, "started",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"msg\":\"started\"}\n"},
-	{LOG_FORMAT_JSON, "r1", "could not open zone \"x.\"",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"rid\":\"r1\","
-	 "\"msg\":\"could not open zone \\\"x.\\\"\"}\n"},
-	{LOG_FORMAT_JSON, NULL, "back\\slash\nnew\ttab\x01",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
-	 "\"msg\":\"back\\\\slash\\nnew\\ttab\\u0001\"}\n"},
+	{ LOG_FORMAT_JSON, NULL, "started",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"msg\":\"started\"}\n" },
+	{ LOG_FORMAT_JSON, "r1", "could not open zone \"x.\"",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"rid\":\"r1\","
+	  "\"msg\":\"could not open zone \\\"x.\\\"\"}\n" },
+	{ LOG_FORMAT_JSON, NULL, "back\\slash\nnew\ttab\x01",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
+	  "\"msg\":\"back\\\\slash\\nnew\\ttab\\u0001\"}\n" },
 	/* valid UTF-8 passes, invalid bytes become U+FFFD */
-	{LOG_FORMAT_JSON, NULL, "caf\xc3\xa9 \xff\xc0\xaf",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
-	 "\"msg\":\"caf\xc3\xa9 \\ufffd\\ufffd\\ufffd\"}\n"},
+	{ LOG_FORMAT_JSON, NULL, "caf\xc3\xa9 \xff\xc0\xaf",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
+	  "\"msg\":\"caf\xc3\xa9 \\ufffd\\ufffd\\ufffd\"}\n" },
 	/* a surrogate encoded in UTF-8 is not valid */
-	{LOG_FORMAT_JSON, NULL, "\xed\xa0\x80",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
-	 "\"msg\":\"\\ufffd\\ufffd\\ufffd\"}\n"},
+	{ LOG_FORMAT_JSON, NULL, "\xed\xa0\x80",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\","
+	  "\"msg\":\"\\ufffd\\ufffd\\ufffd\"}\n" },
 	/* an injected closing brace and newline stay inside the string */
-	{LOG_FORMAT_JSON, "\"}\n{", "x",
-	 "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"rid\":\"\\\"}\\n{\","
-	 "\"msg\":\"x\"}\n"},
-	{LOG_FORMAT_LOGFMT, NULL, "started",
-	 "ts=" TS " level=info service=api msg=started\n"},
-	{LOG_FORMAT_LOGFMT, "r1", "two words",
-	 "ts=" TS " level=info service=api rid=r1 msg=\"two words\"\n"},
-	{LOG_FORMAT_LOGFMT, NULL, "a=b \"q\" back\\ nl\n",
-	 "ts=" TS " level=info service=api msg=\"a=b \\\"q\\\" back\\\\ nl\\n\"\n"},
-	{LOG_FORMAT_LOGFMT, NULL, "", "ts=" TS " level=info service=api msg=\"\"\n"},
-	{LOG_FORMAT_LOGFMT, NULL, "ctl\x01", "ts=" TS " level=info service=api msg=\"ctl\\x01\"\n"},
+	{ LOG_FORMAT_JSON, "\"}\n{", "x",
+	  "{\"ts\":\"" TS "\",\"level\":\"info\",\"service\":\"api\",\"rid\":\"\\\"}\\n{\","
+	  "\"msg\":\"x\"}\n" },
+	{ LOG_FORMAT_LOGFMT, NULL, "started", "ts=" TS " level=info service=api msg=started\n" },
+	{ LOG_FORMAT_LOGFMT, "r1", "two words",
+	  "ts=" TS " level=info service=api rid=r1 msg=\"two words\"\n" },
+	{ LOG_FORMAT_LOGFMT, NULL, "a=b \"q\" back\\ nl\n",
+	  "ts=" TS " level=info service=api msg=\"a=b \\\"q\\\" back\\\\ nl\\n\"\n" },
+	{ LOG_FORMAT_LOGFMT, NULL, "", "ts=" TS " level=info service=api msg=\"\"\n" },
+	{ LOG_FORMAT_LOGFMT, NULL, "ctl\x01",
+	  "ts=" TS " level=info service=api msg=\"ctl\\x01\"\n" },
 	/* a forged field cannot be injected into a logfmt line */
-	{LOG_FORMAT_LOGFMT, NULL, "x level=error",
-	 "ts=" TS " level=info service=api msg=\"x level=error\"\n"},
+	{ LOG_FORMAT_LOGFMT, NULL, "x level=error",
+	  "ts=" TS " level=info service=api msg=\"x level=error\"\n" },
 };
 
 START_TEST(test_line)
@@ -65,15 +65,16 @@ END_TEST
 
 START_TEST(test_fields)
 {
-	struct log_field f[] = {LOG_STR("method", "GET"), LOG_NUM("status", 404),
-				LOG_STR("path", "/a b"), LOG_NUM("duration_us", -1)};
+	struct log_field f[] = { LOG_STR("method", "GET"), LOG_NUM("status", 404),
+				 LOG_STR("path", "/a b"), LOG_NUM("duration_us", -1) };
 	char buf[512];
 
 	log_format_line(buf, sizeof(buf), LOG_FORMAT_JSON, TS, "api", LOG_LEVEL_WARN, "r", f, 4,
 			"request");
-	ck_assert_str_eq(buf, "{\"ts\":\"" TS "\",\"level\":\"warn\",\"service\":\"api\",\"rid\":\"r\","
-			      "\"msg\":\"request\",\"method\":\"GET\",\"status\":404,"
-			      "\"path\":\"/a b\",\"duration_us\":-1}\n");
+	ck_assert_str_eq(buf,
+			 "{\"ts\":\"" TS "\",\"level\":\"warn\",\"service\":\"api\",\"rid\":\"r\","
+			 "\"msg\":\"request\",\"method\":\"GET\",\"status\":404,"
+			 "\"path\":\"/a b\",\"duration_us\":-1}\n");
 	log_format_line(buf, sizeof(buf), LOG_FORMAT_LOGFMT, TS, "api", LOG_LEVEL_ERROR, NULL, f, 4,
 			"request");
 	ck_assert_str_eq(buf, "ts=" TS " level=error service=api msg=request method=GET status=404 "
@@ -107,9 +108,14 @@ struct level_case {
 };
 
 static const struct level_case level_cases[] = {
-	{"debug", LOG_LEVEL_DEBUG}, {"INFO", LOG_LEVEL_INFO}, {"warn", LOG_LEVEL_WARN},
-	{"warning", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR}, {"", -1},
-	{"verbose", -1},           {"info ", -1},
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ "INFO", LOG_LEVEL_INFO },
+	{ "warn", LOG_LEVEL_WARN },
+	{ "warning", LOG_LEVEL_WARN },
+	{ "error", LOG_LEVEL_ERROR },
+	{ "", -1 },
+	{ "verbose", -1 },
+	{ "info ", -1 },
 };
 
 START_TEST(test_level_parse)
