@@ -1,0 +1,61 @@
+# The front door: thin wrappers around meson and the scripts. `make help` lists them.
+SHELL := /bin/bash
+BUILDDIR ?= build
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build test run up down status migrate-up bench fmt lint docs \
+	docker-up docker-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
+
+deps: ## install the Debian packages the project needs (skipped when all are present)
+	@scripts/deps.sh
+
+build: deps ## build the daemons and tools into build/
+	@[ -f $(BUILDDIR)/build.ninja ] || meson setup $(BUILDDIR) --buildtype=debugoptimized
+	@ninja -C $(BUILDDIR)
+
+test: deps ## sanitizer build, all unit and integration tests on real servers; ends "N passed, N failed"
+	@tests/run
+
+run: build ## install, build and run the platform in the foreground with logs; Ctrl-C stops it
+	@scripts/stack.sh run
+
+up: build ## start the local stack in the background (state in .run/)
+	@scripts/stack.sh up
+
+down: ## stop everything `make up` started
+	@scripts/stack.sh down
+
+status: ## show what of the local stack runs
+	@scripts/stack.sh status
+
+migrate-up: build ## apply pending schema migrations to the local stack's database
+	@scripts/stack.sh migrate
+
+bench: build ## run the benchmarks (tests/bench/) and print their figures
+	@tests/bench/run $(BUILDDIR)
+
+fmt: ## format the C sources with clang-format
+	@clang-format -i $(C_SOURCES)
+
+lint: build ## check formatting and that the README's configuration reference is current
+	@clang-format --dry-run --Werror $(C_SOURCES)
+	@scripts/config-reference.sh --check $(BUILDDIR)
+
+docs: build ## regenerate the README's configuration reference from the config tables
+	@scripts/config-reference.sh --write $(BUILDDIR)
+
+docker-up: ## the seed's name: no Docker engine here, so this runs `make up`
+	@if command -v docker >/dev/null && docker info >/dev/null 2>&1; then \
+		echo "docker-up: a Docker engine answers, but the stack runs as local processes; using make up"; \
+	else \
+		echo "docker-up: Docker is not available here; starting the local stack with make up"; \
+	fi
+	@$(MAKE) --no-print-directory up
+
+docker-down: ## the seed's name: runs `make down`
+	@$(MAKE) --no-print-directory down

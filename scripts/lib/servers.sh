@@ -1,0 +1,118 @@
+# Functions to start and stop the real servers the platform uses, on loopback.
+# Sourced by scripts/stack.sh (the local stack under .run/) and by
+# tests/harness/with-servers (throw-away servers on free ports).
+#
+# PostgreSQL's initdb and server refuse to run as root: as root they run as the
+# `postgres` user, in a directory that user can reach.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+die() {
+	printf '%s\n' "$*" >&2
+	exit 1
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; a race with another
+# process taking it is possible but unlikely, and the start then fails loudly).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Runs a command as the PostgreSQL server user: `postgres` when we are root.
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_dir_usable DIR: can the server user create and use DIR?
+pg_dir_usable() {
+	[ "$(id -u)" = 0 ] || return 0
+	runuser -u postgres -- test -x "$(dirname "$1")"
+}
+
+# pg_init DIR: initdb into DIR/data on first use (trust auth on loopback only).
+pg_init() {
+	local dir=$1
+	[ -x "$PG_BIN/initdb" ] || die "PostgreSQL server binaries not found (install postgresql: make deps)"
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	chmod 700 "$dir"
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+			--no-instructions >"$dir/initdb.log" 2>&1 ||
+			die "initdb failed, see $dir/initdb.log"
+	fi
+}
+
+# pg_start DIR PORT [extra postgres -c options...]: start and wait until it accepts connections.
+pg_start() {
+	local dir=$1 port=$2
+	shift 2
+	local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir"
+	local o
+	for o in "$@"; do opts="$opts -c $o"; done
+	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/postgres.log" -w -t 60 start \
+		>/dev/null || die "PostgreSQL did not start on 127.0.0.1:$port, see $dir/postgres.log"
+}
+
+pg_running() {
+	as_pg "$PG_BIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1
+}
+
+pg_stop() {
+	local dir=$1
+	[ -f "$dir/data/postmaster.pid" ] || return 0
+	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+}
+
+# pg_create_db PORT DIR NAME: create database NAME if it does not exist.
+pg_create_db() {
+	local port=$1 dir=$2 name=$3
+	if ! psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc \
+		"SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+		psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE \"$name\"" \
+			>/dev/null || die "could not create database $name"
+	fi
+}
+
+# redis_start DIR PORT [extra redis-server options...]: start daemonized and wait for PING.
+redis_start() {
+	local dir=$1 port=$2
+	shift 2
+	mkdir -p "$dir"
+	command -v redis-server >/dev/null || die "redis-server not found (install redis-server: make deps)"
+	redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --protected-mode yes "$@" ||
+		die "redis-server did not start on 127.0.0.1:$port, see $dir/redis.log"
+	local i
+	for i in $(seq 1 100); do
+		redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.1
+	done
+	die "redis-server on 127.0.0.1:$port does not answer, see $dir/redis.log"
+}
+
+# pid_alive PIDFILE: is the process named in PIDFILE running?
+pid_alive() {
+	[ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# stop_pid PIDFILE [NAME]: SIGTERM, wait up to 10 s, then SIGKILL; removes the pid file.
+stop_pid() {
+	local pidfile=$1 pid i
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	fi
+	rm -f "$pidfile"
+}
