@@ -43,7 +43,7 @@ fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)
 
 lint: build ## check formatting and that the README's configuration reference is current
-	@clang-format --dry-run --Werror $(C_SOURCES)
+	@scripts/check-format.sh
 	@scripts/config-reference.sh --check $(BUILDDIR)
 
 docs: build ## regenerate the README's configuration reference from the config tables

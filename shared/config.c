@@ -20,7 +20,7 @@
 /* Where the text of one key came from, for error messages. */
 struct source {
 	const char *kind; /* "default", "file", "environment", "flag" */
-	char where[96];   /* file:line, variable or flag name */
+	char where[160];  /* file:line, variable or flag name */
 };
 
 /* The text values of one load, before conversion. */
