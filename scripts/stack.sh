@@ -7,7 +7,8 @@
 #   scripts/stack.sh run      `up`, then follow the logs until Ctrl-C, then `down`
 #   scripts/stack.sh migrate  apply pending migrations to the stack's database
 #
-# Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380).
+# Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380);
+# the state folder: DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
 # PowerDNS joins the stack with the backend daemon (issue 3).
 set -euo pipefail
 
@@ -15,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/servers.sh
 . "$root/scripts/lib/servers.sh"
 
-run=$root/.run
+run=${DDNS_RUN_DIR:-$root/.run}
 build=${DDNS_BUILDDIR:-$root/build}
 pg_port=${DDNS_PG_PORT:-5433}
 redis_port=${DDNS_REDIS_PORT:-6380}
@@ -34,7 +35,7 @@ pg_dir() {
 	elif [ -d "$run/postgres" ] || pg_dir_usable "$run/postgres"; then
 		echo "$run/postgres"
 	else
-		alt=/var/tmp/ddns-$(printf '%s' "$root" | sha256sum | cut -c1-12)
+		alt=/var/tmp/ddns-$(printf '%s' "$run" | sha256sum | cut -c1-12)
 		mkdir -p "$alt"
 		chmod 755 "$alt"
 		ln -sfn "$alt/postgres" "$run/postgres"

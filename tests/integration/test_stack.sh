@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The local stack, as `make up && make status && make down` twice in a row,
+# on free ports in a temporary state folder: it starts, migrates and seeds,
+# reports what runs, stops everything, and leaves no process behind.
+# Usage: test_stack.sh BUILDDIR (meson passes it). Prints TAP.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$root/scripts/lib/servers.sh"
+
+tmp=$(mktemp -d /tmp/ddns-stack.XXXXXX)
+chmod 755 "$tmp"
+export DDNS_RUN_DIR=$tmp/run
+export DDNS_BUILDDIR=${1:?usage: $0 BUILDDIR}
+export DDNS_PG_PORT=$(free_port)
+export DDNS_REDIS_PORT=$(free_port)
+unset DDNS_DATABASE_URL DDNS_BASE_ZONES
+stack=$root/scripts/stack.sh
+db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
+
+n=0
+failed=0
+check() {
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$tmp/out" 2>&1; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		sed 's/^/# /' "$tmp/out"
+		failed=1
+	fi
+}
+
+cleanup() {
+	"$stack" down >/dev/null 2>&1
+	local alt
+	alt=$(readlink "$DDNS_RUN_DIR/postgres" 2>/dev/null) && rm -rf "$(dirname "$alt")"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+running() {
+	local out
+	out=$("$stack" status) || return 1
+	grep -q '^postgres *running' <<<"$out" && grep -q '^redis *running' <<<"$out"
+}
+
+stopped() {
+	local out status=0
+	out=$("$stack" status) || status=$?
+	[ "$status" -eq 3 ] && grep -q '^postgres *stopped' <<<"$out" && grep -q '^redis *stopped' <<<"$out"
+}
+
+no_leftovers() {
+	! pgrep -f "$tmp" >/dev/null &&
+		! redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" ping >/dev/null 2>&1 &&
+		! psql "$db" -c 'select 1' >/dev/null 2>&1 &&
+		[ ! -e "$DDNS_RUN_DIR/redis/redis.pid" ]
+}
+
+seeded() {
+	[ "$(psql "$db" -Atc "select count(*) from zones where name = 'dyn.test.'")" = 1 ] &&
+		[ "$(psql "$db" -Atc "select count(*) from records where name = 'dyn.test.' and type = 'NS'")" -ge 1 ]
+}
+
+redis_persists() {
+	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" set ddns:stack-test kept >/dev/null
+}
+
+redis_kept() {
+	[ "$(redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" get ddns:stack-test)" = kept ]
+}
+
+for round in 1 2; do
+	check "round $round: up starts PostgreSQL and Redis, migrates and seeds" "$stack" up
+	check "round $round: up again is a no-op" "$stack" up
+	check "round $round: status shows both running" running
+	check "round $round: the base zone is seeded once, with NS records" seeded
+	check "round $round: migrate on a migrated database applies nothing" "$stack" migrate
+	if [ "$round" = 1 ]; then
+		check "round 1: write a Redis key" redis_persists
+	else
+		check "round 2: the Redis key written in round 1 survived the restart" redis_kept
+	fi
+	check "round $round: down" "$stack" down
+	check "round $round: status shows both stopped (exit 3)" stopped
+	check "round $round: no process, port or pid file left" no_leftovers
+done
+
+echo "1..$n"
+exit "$failed"
