@@ -18,8 +18,28 @@
  *   CAA    "0 issue \"letsencrypt.org\"": flags, lower-case tag, quoted value
  *   SOA    "ns1.example.com. hostmaster.example.com. 1 10800 3600 604800 60"
  *
- * Names inside content are always absolute: a missing final dot is added,
- * never the zone ("mail.example.com" means "mail.example.com.").
+ * Input rules:
+ *   - never empty, no control characters (bytes below 0x20, 0x7f); except
+ *     for TXT, no leading or trailing space; fields separated by spaces
+ *     (several are fine); numbers are decimal digits only, no sign;
+ *   - names inside content are always absolute: a missing final dot is
+ *     added, never the zone ("mail.example.com" means "mail.example.com.");
+ *     dnsname rules apply (underscores allowed, no wildcards, no root except
+ *     the "." of a null MX, which needs preference 0, and of an SRV target);
+ *   - TXT input not starting with '"' is all data, taken literally (a
+ *     backslash is a backslash) and cut into strings of 255 bytes; input
+ *     starting with '"' is one or more quoted strings separated by spaces,
+ *     with the escapes \" \\ and \DDD only (another escape such as \n is
+ *     rejected rather than silently read as 'n'); a quoted string over 255
+ *     bytes is rejected, not split; bytes from 0x80 up are accepted as data;
+ *   - CAA: flags 0..255; tag issue, issuewild, issuemail or iodef, any
+ *     letter case (RFC 8659 tags are case-insensitive); the value quoted or
+ *     not, printable ASCII, at most RR_CAA_VALUE_MAX bytes; issue values per
+ *     RFC 8659 ("", ";", "ca.example", "ca.example; key=value; ..."), the
+ *     issuer without a final dot; iodef a mailto: address or http(s):// URL;
+ *   - A/AAAA: any address is valid here, private, loopback and 0.0.0.0 included
+ *     (dynamic DNS users point names at LAN hosts); policy belongs to callers;
+ *   - SOA: rname in DNS form (hostmaster.example.com.), an '@' is rejected.
  */
 
 #include <jansson.h>
