@@ -13,9 +13,9 @@ static const struct {
 	const char *name;
 	bool user;
 } types[] = {
-    {RR_A, "A", true},       {RR_NS, "NS", false},  {RR_CNAME, "CNAME", true},
-    {RR_SOA, "SOA", false},  {RR_MX, "MX", true},   {RR_TXT, "TXT", true},
-    {RR_AAAA, "AAAA", true}, {RR_SRV, "SRV", true}, {RR_CAA, "CAA", true},
+	{ RR_A, "A", true },       { RR_NS, "NS", false },  { RR_CNAME, "CNAME", true },
+	{ RR_SOA, "SOA", false },  { RR_MX, "MX", true },   { RR_TXT, "TXT", true },
+	{ RR_AAAA, "AAAA", true }, { RR_SRV, "SRV", true }, { RR_CAA, "CAA", true },
 };
 
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
@@ -210,7 +210,7 @@ static int parse_a(const char *in, struct out *o, const char **ret_reason)
 	for (const char *p = in; *p; p++)
 		if (*p == '0' && (p == in || p[-1] == '.') && p[1] >= '0' && p[1] <= '9') {
 			*ret_reason =
-			    "IPv4 address with leading zeros: write 192.0.2.1, not 192.0.2.01";
+				"IPv4 address with leading zeros: write 192.0.2.1, not 192.0.2.01";
 			return -EINVAL;
 		}
 	if (inet_pton(AF_INET, in, addr) != 1 || !inet_ntop(AF_INET, addr, text, sizeof(text)) ||
@@ -265,7 +265,7 @@ static int parse_mx(const char *in, struct out *o, const char **ret_reason)
 
 	if (split(in, f, 2, false) != 2) {
 		*ret_reason =
-		    "MX content is \"preference exchange\", such as \"10 mail.example.com.\"";
+			"MX content is \"preference exchange\", such as \"10 mail.example.com.\"";
 		return -EINVAL;
 	}
 	if (!parse_num(&f[0], 65535, &pref)) {
@@ -284,9 +284,9 @@ static int parse_mx(const char *in, struct out *o, const char **ret_reason)
 static int parse_srv(const char *in, struct out *o, const char **ret_reason)
 {
 	static const char *const what[] = {
-	    "SRV priority must be a number from 0 to 65535",
-	    "SRV weight must be a number from 0 to 65535",
-	    "SRV port must be a number from 0 to 65535",
+		"SRV priority must be a number from 0 to 65535",
+		"SRV weight must be a number from 0 to 65535",
+		"SRV port must be a number from 0 to 65535",
 	};
 	struct field f[4];
 	uint32_t v;
@@ -310,11 +310,11 @@ static int parse_srv(const char *in, struct out *o, const char **ret_reason)
 static int parse_soa(const char *in, struct out *o, const char **ret_reason)
 {
 	static const char *const what[] = {
-	    "SOA serial must be a number from 0 to 4294967295",
-	    "SOA refresh must be a number from 0 to 4294967295",
-	    "SOA retry must be a number from 0 to 4294967295",
-	    "SOA expire must be a number from 0 to 4294967295",
-	    "SOA minimum must be a number from 0 to 4294967295",
+		"SOA serial must be a number from 0 to 4294967295",
+		"SOA refresh must be a number from 0 to 4294967295",
+		"SOA retry must be a number from 0 to 4294967295",
+		"SOA expire must be a number from 0 to 4294967295",
+		"SOA minimum must be a number from 0 to 4294967295",
 	};
 	struct field f[7];
 	uint32_t v;
@@ -382,7 +382,7 @@ static int unquote(const char **pp, unsigned char *data, size_t max, size_t *ret
 				}
 				if (v > 255) {
 					*ret_reason =
-					    "\\DDD escape needs three digits from 000 to 255";
+						"\\DDD escape needs three digits from 000 to 255";
 					return -EINVAL;
 				}
 				c = (unsigned char)v;
@@ -432,9 +432,9 @@ static int parse_txt(const char *in, struct out *o, const char **ret_reason)
 			return -EINVAL;
 		}
 		r = unquote(
-		    &p, data, sizeof(data), &len,
-		    "TXT string longer than 255 bytes: split it into several quoted strings",
-		    ret_reason);
+			&p, data, sizeof(data), &len,
+			"TXT string longer than 255 bytes: split it into several quoted strings",
+			ret_reason);
 		if (r < 0)
 			return r;
 		total += len;
@@ -491,8 +491,8 @@ static bool is_issuer_domain(const char *s, size_t len)
 static int check_issue(const char *v, size_t len, const char **ret_reason)
 {
 	static const char bad_param[] =
-	    "CAA issue parameters must be \"key=value\" separated by "
-	    "';', such as \"letsencrypt.org; validationmethods=dns-01\"";
+		"CAA issue parameters must be \"key=value\" separated by "
+		"';', such as \"letsencrypt.org; validationmethods=dns-01\"";
 	size_t i = skip_spaces(v, 0, len), start = i;
 
 	while (i < len && v[i] != ';' && v[i] != ' ')
@@ -578,7 +578,7 @@ static int check_iodef(const char *v, size_t len, const char **ret_reason)
 
 static int parse_caa(const char *in, struct out *o, const char **ret_reason)
 {
-	static const char *const tags[] = {"issue", "issuewild", "issuemail", "iodef"};
+	static const char *const tags[] = { "issue", "issuewild", "issuemail", "iodef" };
 	unsigned char value[RR_CAA_VALUE_MAX];
 	char tag[16];
 	struct field f[3];
@@ -658,7 +658,7 @@ static int parse_caa(const char *in, struct out *o, const char **ret_reason)
 int rr_content_normalize(enum rr_type type, const char *in, char *buf, size_t size,
 			 const char **ret_reason)
 {
-	struct out o = {.len = 0, .full = false};
+	struct out o = { .len = 0, .full = false };
 	const char *reason = NULL;
 	size_t len;
 	int r = -EINVAL;
@@ -700,8 +700,9 @@ int rr_content_normalize(enum rr_type type, const char *in, char *buf, size_t si
 		r = parse_aaaa(in, &o, &reason);
 		break;
 	case RR_CNAME:
-		r = parse_target(
-		    in, &o, "CNAME content is one name, such as \"target.example.com.\"", &reason);
+		r = parse_target(in, &o,
+				 "CNAME content is one name, such as \"target.example.com.\"",
+				 &reason);
 		break;
 	case RR_NS:
 		r = parse_target(in, &o, "NS content is one name, such as \"ns1.example.com.\"",
