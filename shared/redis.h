@@ -46,6 +46,9 @@
  *   connection is detached at once (it delivers nothing more) and freed by a
  *   zero-delay event on the next turn of the loop.
  *
+ * - hiredis resolves a host name with a blocking getaddrinfo() at each
+ *   connect attempt: prefer an IP address or a name from /etc/hosts.
+ *
  * Threading: a client belongs to the thread running its event_base.
  */
 
