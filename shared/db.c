@@ -251,6 +251,17 @@ static int result_error(PGconn *pg, const PGresult *res, struct db_error *err)
 
 /* ---- synchronous -------------------------------------------------------- */
 
+/* Server notices ("relation ... already exists, skipping") go to the debug log. */
+static void notice_processor(void *arg, const char *message)
+{
+	char line[DB_ERROR_MAX];
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	one_line(line, sizeof(line), message, NULL);
+	log_msg(LOG_LEVEL_DEBUG, NULL, "database notice: %s", line);
+}
+
 int db_connect(const char *dsn, const char *application_name, int connect_timeout_s,
 	       PGconn **ret_conn, struct db_error *err)
 {
@@ -277,6 +288,7 @@ int db_connect(const char *dsn, const char *application_name, int connect_timeou
 		return db_error_set(err, -ECONNREFUSED, "could not connect to database \"%s\": %s",
 				    db_dsn_redact(dsn, redacted, sizeof(redacted)), line);
 	}
+	PQsetNoticeProcessor(pg, notice_processor, NULL);
 	*ret_conn = pg;
 	return 0;
 }
@@ -576,6 +588,7 @@ static void conn_connect_poll(struct db_conn *conn)
 			conn_connect_failed(conn, "could not set up the connection");
 			return;
 		}
+		PQsetNoticeProcessor(conn->pg, notice_processor, NULL);
 		conn->state = CONN_IDLE;
 		conn->backoff_ms = conn->pool->cfg.backoff_min_ms;
 		r = watch(conn, EV_READ); /* notices how an idle connection closes */
