@@ -398,6 +398,7 @@ struct db_pool {
 	unsigned n_queued;
 	struct event *ev_dispatch;  /* owned */
 	struct db_error last_error; /* why the last connection attempt failed */
+	bool connect_failed;        /* the last connection attempt failed */
 	bool dispatching, dispatch_again, destroying;
 	int in_callback;
 };
@@ -566,6 +567,7 @@ static void conn_connect_failed(struct db_conn *conn, const char *why)
 
 	db_error_set(&pool->last_error, -ECONNREFUSED, "could not connect to database \"%s\": %s",
 		     db_dsn_redact(pool->dsn, redacted, sizeof(redacted)), why);
+	pool->connect_failed = true;
 	schedule_reconnect(conn);
 	schedule_dispatch(pool);
 }
@@ -591,6 +593,7 @@ static void conn_connect_poll(struct db_conn *conn)
 		PQsetNoticeProcessor(conn->pg, notice_processor, NULL);
 		conn->state = CONN_IDLE;
 		conn->backoff_ms = conn->pool->cfg.backoff_min_ms;
+		conn->pool->connect_failed = false;
 		r = watch(conn, EV_READ); /* notices how an idle connection closes */
 		schedule_dispatch(conn->pool);
 		break;
@@ -898,7 +901,8 @@ static void dispatch_once(struct db_pool *pool)
 	for (i = 0; i < pool->n_conns; i++)
 		if (pool->conns[i].state == CONN_CONNECTING)
 			n_connecting++;
-	if (n_connecting == 0) /* nothing up, nothing on its way: fail fast */
+	/* the database is unreachable and nothing is on its way: fail fast */
+	if (n_connecting == 0 && pool->connect_failed)
 		fail_list(pool, &pool->queue, &pool->last_error);
 }
 
