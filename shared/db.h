@@ -1,3 +1,172 @@
 #pragma once
 
-/* db: not written yet; see tasks/todo.md */
+/*
+ * db: PostgreSQL access through libpq.
+ *
+ * Two halves:
+ *
+ *  - a synchronous API for tools and daemon startup (db_connect, db_exec);
+ *  - an asynchronous pool on a libevent event_base for daemons
+ *    (db_pool_query for one statement on any connection, db_pool_acquire +
+ *    db_conn_query + db_conn_release for several statements, such as a
+ *    transaction, on one connection).
+ *
+ * SQL is always parameterized: values travel as $1..$n parameters in text
+ * form, never inside the SQL text.
+ *
+ * Errors are returned as a negative errno and described in a struct db_error:
+ *
+ *   -ECONNREFUSED  could not connect (message from libpq)
+ *   -ECONNRESET    the connection broke during a query
+ *   -ENOTCONN      the leased connection is broken; release it
+ *   -ETIMEDOUT     the query or the wait for a connection timed out
+ *   -EIO           the server answered with an error (sqlstate set)
+ *   -ECANCELED     the pool was destroyed before the request completed
+ *   -EAGAIN        the pool's queue of waiting requests is full
+ *   -ENOMEM        out of memory
+ *
+ * No message produced here contains a DSN password: connection strings are
+ * passed through db_dsn_redact() before they are quoted.
+ */
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+
+#define DB_ERROR_MAX 512
+
+struct db_error {
+	int code;               /* the negative errno also returned */
+	char sqlstate[6];       /* "42601"; "" when the error is not from the server */
+	char constraint[64];    /* violated constraint, e.g. "users_email_key"; or "" */
+	char msg[DB_ERROR_MAX]; /* one line, lower case, no final period */
+};
+
+/* Fills @err (may be NULL) and returns @code; printf-style message. */
+int db_error_set(struct db_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* True when @err is a server error with SQLSTATE @sqlstate ("23505"). */
+bool db_error_is(const struct db_error *err, const char *sqlstate);
+
+/*
+ * Copies @dsn into @buf with its password replaced by "xxxxx": the password of
+ * a URL's user information, a "password=" URL query parameter, or a
+ * "password=" key of a key=value string. Always NUL-terminates; a DSN that does
+ * not fit is cut. Returns @buf.
+ */
+const char *db_dsn_redact(const char *dsn, char *buf, size_t size);
+
+/* ---- synchronous ------------------------------------------------------- */
+
+/*
+ * Connects to @dsn (a postgresql:// URL or key=value string) and waits.
+ * @application_name and @connect_timeout_s (0: libpq's default, none) apply
+ * unless the DSN sets them itself. On success *ret_conn is a new connection
+ * (owned by the caller, PQfinish it).
+ */
+int db_connect(const char *dsn, const char *application_name, int connect_timeout_s,
+	       PGconn **ret_conn, struct db_error *err);
+
+/*
+ * Runs one statement with @n_params text parameters (NULL entries are SQL
+ * NULL) via PQexecParams. On success *ret_res (may be NULL: the result is then
+ * discarded) is the result, owned by the caller (PQclear it). A server error
+ * is -EIO with the SQLSTATE in @err; a broken connection is -ECONNRESET.
+ */
+int db_exec(PGconn *conn, const char *sql, int n_params, const char *const *params,
+	    PGresult **ret_res, struct db_error *err);
+
+/*
+ * Runs a whole script of several statements with the simple query protocol
+ * (PQexec). Only for trusted SQL such as our own migration files: it takes no
+ * parameters. Fails with the first error.
+ */
+int db_exec_script(PGconn *conn, const char *sql, struct db_error *err);
+
+/* ---- asynchronous pool ------------------------------------------------- */
+
+struct db_pool;
+struct db_conn;
+
+struct db_pool_config {
+	const char *dsn;              /* borrowed, copied by db_pool_create */
+	const char *application_name; /* borrowed, copied; NULL: "ddns" */
+	unsigned n_conns;             /* connections; 0: 2 */
+	unsigned max_queue;           /* requests waiting for a connection; 0: 1024 */
+	long long query_timeout_ms;   /* default per request; 0: none */
+	long long connect_timeout_ms; /* per attempt; 0: 5000 */
+	long long backoff_min_ms;     /* first reconnect delay; 0: 100 */
+	long long backoff_max_ms;     /* doubled up to; 0: 10000 */
+};
+
+/*
+ * Called exactly once per accepted request. On success @res is the result
+ * (borrowed: cleared after the callback returns) and @err is NULL; on failure
+ * @res is NULL and @err says why. The callback may submit further requests and
+ * release connections, but must not destroy the pool.
+ */
+typedef void (*db_result_cb)(PGresult *res, const struct db_error *err, void *arg);
+
+/*
+ * Called exactly once per accepted acquire. On success @conn is lent to the
+ * caller until db_conn_release(); on failure @conn is NULL.
+ */
+typedef void (*db_acquire_cb)(struct db_conn *conn, const struct db_error *err, void *arg);
+
+/*
+ * Creates a pool on @base (borrowed; must outlive the pool) and starts
+ * connecting all its connections in the background. Returns NULL on bad
+ * configuration or out of memory. A connection that fails is retried with
+ * exponential backoff; while no connection is up, waiting requests fail fast
+ * with the connection error instead of waiting for their timeout.
+ */
+struct db_pool *db_pool_create(struct event_base *base, const struct db_pool_config *cfg);
+
+/*
+ * Fails every waiting and running request with -ECANCELED (each callback is
+ * called once, from inside this function), closes the connections and frees
+ * the pool. Connections still lent out become invalid: release them first.
+ * Must not be called from a pool callback. NULL-safe.
+ */
+void db_pool_destroy(struct db_pool *pool);
+
+/*
+ * Queues one statement for the next free connection. @sql and @params are
+ * copied. @timeout_ms covers the wait for a connection and the query; < 0
+ * uses the pool default, 0 none. When it expires the query is cancelled
+ * (PQcancel) and the callback gets -ETIMEDOUT; the connection stays usable.
+ * Returns 0 when accepted (the callback will be called once, never from inside
+ * this function), or -EAGAIN / -ENOMEM (the callback is never called).
+ */
+int db_pool_query(struct db_pool *pool, const char *sql, int n_params, const char *const *params,
+		  long long timeout_ms, db_result_cb cb, void *arg);
+
+/*
+ * Borrows one connection for a sequence of statements (BEGIN ... COMMIT).
+ * @timeout_ms bounds the wait (< 0: the pool's query timeout, 0: none).
+ * Returns 0 when accepted (the callback will be called once), or -EAGAIN /
+ * -ENOMEM.
+ */
+int db_pool_acquire(struct db_pool *pool, long long timeout_ms, db_acquire_cb cb, void *arg);
+
+/*
+ * Queues one statement on a borrowed connection; statements queued on one
+ * connection run in order. Same contract as db_pool_query, and -ENOTCONN when
+ * the connection broke (release it) or it is being released.
+ */
+int db_conn_query(struct db_conn *conn, const char *sql, int n_params, const char *const *params,
+		  long long timeout_ms, db_result_cb cb, void *arg);
+
+/*
+ * Gives a borrowed connection back. Statements still queued on it run first
+ * (their callbacks are called); a transaction left open or failed is rolled
+ * back before the connection serves anybody else. @conn must not be used
+ * afterwards. May be called from a callback.
+ */
+void db_conn_release(struct db_conn *conn);
+
+/* Connections currently established (for /readyz and tests). */
+unsigned db_pool_n_ready(const struct db_pool *pool);

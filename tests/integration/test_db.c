@@ -1,0 +1,618 @@
+#include "shared/db.h"
+#include "tests/integration/testdb.h"
+#include "tests/unit/check_main.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *url;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- DSN redaction (pure) ---------------------------------------------- */
+
+struct redact_case {
+	const char *dsn, *want;
+};
+
+static const struct redact_case redact_cases[] = {
+	{ "postgresql://u:hunter2@db:5432/ddns", "postgresql://u:xxxxx@db:5432/ddns" },
+	{ "postgres://u:p%40ss@h1,h2/ddns?sslmode=require",
+	  "postgres://u:xxxxx@h1,h2/ddns?sslmode=require" },
+	{ "postgresql://u@h/d?password=hunter2&sslmode=disable",
+	  "postgresql://u@h/d?password=xxxxx&sslmode=disable" },
+	{ "postgresql://h/d", "postgresql://h/d" },
+	{ "host=db user=u password=hunter2 dbname=d", "host=db user=u password=xxxxx dbname=d" },
+	{ "password = 'hun ter\\'2' host=db", "password = 'xxxxx' host=db" },
+	{ "host=db dbname=d", "host=db dbname=d" },
+};
+
+START_TEST(test_redact)
+{
+	const struct redact_case *c = &redact_cases[_i];
+	char buf[256];
+
+	ck_assert_str_eq(db_dsn_redact(c->dsn, buf, sizeof(buf)), c->want);
+}
+END_TEST
+
+START_TEST(test_redact_truncates)
+{
+	char buf[12];
+
+	db_dsn_redact("postgresql://u:hunter2@db/ddns", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "postgresql:");
+	ck_assert_ptr_null(strstr(buf, "hunter2"));
+}
+END_TEST
+
+/* ---- synchronous --------------------------------------------------------- */
+
+static PGconn *connect_or_fail(void)
+{
+	struct db_error err;
+	PGconn *conn = NULL;
+	int r = db_connect(url, "ddns-test", 5, &conn, &err);
+
+	ck_assert_msg(r == 0, "%s", err.msg);
+	return conn;
+}
+
+static const char *const param_values[] = {
+	"plain",
+	"O'Reilly",
+	"'; DROP TABLE users; --",
+	"\"quoted\" and \\backslash\\ and $1",
+	"ctl \x01\x02\x1b\x7f tab\t nl\n",
+	"caf\xc3\xa9",
+};
+
+START_TEST(test_exec_params)
+{
+	const char *params[2] = { param_values[_i], "42" };
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = NULL;
+	int r;
+
+	r = db_exec(conn, "SELECT $1::text, length($1::text), $2::int + 1", 2, params, &res, &err);
+	ck_assert_msg(r == 0, "%s", err.msg);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), param_values[_i]);
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "43");
+	PQclear(res);
+	PQfinish(conn);
+}
+END_TEST
+
+START_TEST(test_exec_null_param)
+{
+	const char *params[1] = { NULL };
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = NULL;
+
+	ck_assert_int_eq(db_exec(conn, "SELECT $1::text IS NULL", 1, params, &res, &err), 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	PQfinish(conn);
+}
+END_TEST
+
+struct error_case {
+	const char *sql;
+	int code;
+	const char *sqlstate, *msg_part;
+};
+
+static const struct error_case error_cases[] = {
+	{ "SELEC 1", -EIO, "42601", "syntax error" },
+	{ "SELECT 1/0", -EIO, "22012", "division by zero" },
+	{ "SELECT * FROM no_such_table", -EIO, "42P01", "no_such_table" },
+	{ "SELECT pg_terminate_backend(pg_backend_pid())", -ECONNRESET, "", "connection" },
+};
+
+START_TEST(test_exec_error)
+{
+	const struct error_case *c = &error_cases[_i];
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = (PGresult *)&err; /* must stay untouched */
+	char want[32];
+	int r;
+
+	r = db_exec(conn, c->sql, 0, NULL, &res, &err);
+	ck_assert_int_eq(r, c->code);
+	ck_assert_int_eq(err.code, c->code);
+	ck_assert_ptr_eq(res, (PGresult *)&err);
+	ck_assert_str_eq(err.sqlstate, c->sqlstate);
+	ck_assert_msg(strstr(err.msg, c->msg_part), "message: %s", err.msg);
+	if (*c->sqlstate) {
+		snprintf(want, sizeof(want), "(SQLSTATE %s)", c->sqlstate);
+		ck_assert_msg(strstr(err.msg, want), "message: %s", err.msg);
+		ck_assert(db_error_is(&err, c->sqlstate));
+	}
+	ck_assert_ptr_null(strchr(err.msg, '\n'));
+	PQfinish(conn);
+}
+END_TEST
+
+START_TEST(test_exec_script)
+{
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = NULL;
+
+	ck_assert_int_eq(
+		db_exec_script(conn, "CREATE TEMP TABLE s (a int); INSERT INTO s VALUES (1), (2);",
+			       &err),
+		0);
+	ck_assert_int_eq(db_exec(conn, "SELECT sum(a) FROM s", 0, NULL, &res, &err), 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "3");
+	PQclear(res);
+	ck_assert_int_eq(db_exec_script(conn, "INSERT INTO s VALUES (3); SELEC 2;", &err), -EIO);
+	ck_assert_str_eq(err.sqlstate, "42601");
+	PQfinish(conn);
+}
+END_TEST
+
+START_TEST(test_connect_refused)
+{
+	const char *dsns[] = {
+		"postgresql://u:hunter2@127.0.0.1:1/ddns",
+		"host=127.0.0.1 port=1 user=u password=hunter2 dbname=ddns",
+	};
+	struct db_error err;
+	PGconn *conn = (PGconn *)&err;
+	long long t0 = now_ms();
+
+	ck_assert_int_eq(db_connect(dsns[_i], "ddns-test", 2, &conn, &err), -ECONNREFUSED);
+	ck_assert_ptr_eq(conn, (PGconn *)&err);
+	ck_assert_msg(now_ms() - t0 < 3000, "took %lld ms", now_ms() - t0);
+	ck_assert_msg(strstr(err.msg, "could not connect to database"), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "xxxxx"), "%s", err.msg);
+	ck_assert_msg(!strstr(err.msg, "hunter2"), "password in message: %s", err.msg);
+}
+END_TEST
+
+START_TEST(test_connect_sets_application_name)
+{
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = NULL;
+
+	ck_assert_int_eq(db_exec(conn, "SHOW application_name", 0, NULL, &res, &err), 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "ddns-test");
+	PQclear(res);
+	PQfinish(conn);
+}
+END_TEST
+
+/* ---- asynchronous ------------------------------------------------------- */
+
+struct outcome {
+	int calls;
+	int code; /* 0 or err->code */
+	char sqlstate[6];
+	char msg[DB_ERROR_MAX];
+	char v0[64], v1[64];
+	long long at_ms;
+	int *done; /* incremented on each call */
+};
+
+static void on_result(PGresult *res, const struct db_error *err, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->at_ms = now_ms();
+	(*o->done)++;
+	ck_assert((res == NULL) != (err == NULL));
+	if (err) {
+		o->code = err->code;
+		snprintf(o->sqlstate, sizeof(o->sqlstate), "%s", err->sqlstate);
+		snprintf(o->msg, sizeof(o->msg), "%s", err->msg);
+		return;
+	}
+	if (PQntuples(res) > 0 && PQnfields(res) > 0)
+		snprintf(o->v0, sizeof(o->v0), "%s", PQgetvalue(res, 0, 0));
+	if (PQntuples(res) > 0 && PQnfields(res) > 1)
+		snprintf(o->v1, sizeof(o->v1), "%s", PQgetvalue(res, 0, 1));
+}
+
+static void break_loop(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+/* Runs @base until *@done reaches @want or @limit_ms pass; returns *@done. */
+static int run_until(struct event_base *base, const int *done, int want, long long limit_ms)
+{
+	long long deadline = now_ms() + limit_ms;
+	struct timeval tick = { 0, 20000 };
+	struct event *ev = evtimer_new(base, break_loop, base);
+
+	ck_assert_ptr_nonnull(ev);
+	while (*done < want && now_ms() < deadline) {
+		evtimer_add(ev, &tick);
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	event_free(ev);
+	return *done;
+}
+
+static struct db_pool *pool_or_fail(struct event_base *base, const char *dsn, unsigned n)
+{
+	struct db_pool_config cfg = {
+		.dsn = dsn,
+		.application_name = "ddns-test",
+		.n_conns = n,
+		.max_queue = 64,
+		.connect_timeout_ms = 2000,
+	};
+	struct db_pool *pool = db_pool_create(base, &cfg);
+
+	ck_assert_ptr_nonnull(pool);
+	return pool;
+}
+
+START_TEST(test_pool_parallel)
+{
+	enum { N = 6 };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 2);
+	struct outcome o[N];
+	char nums[N][8], pids[2][64] = { "", "" };
+	int done = 0, i, n_pids = 0;
+	long long t0 = now_ms();
+
+	memset(o, 0, sizeof(o));
+	for (i = 0; i < N; i++) {
+		const char *params[1] = { nums[i] };
+
+		snprintf(nums[i], sizeof(nums[i]), "%d", i);
+		o[i].done = &done;
+		ck_assert_int_eq(db_pool_query(pool,
+					       "SELECT $1::int * 10, pg_backend_pid() FROM "
+					       "pg_sleep(0.2)",
+					       1, params, 5000, on_result, &o[i]),
+				 0);
+	}
+	ck_assert_int_eq(done, 0); /* never called from inside db_pool_query */
+	ck_assert_int_eq(run_until(base, &done, N, 10000), N);
+	for (i = 0; i < N; i++) {
+		char want[8];
+		int j;
+
+		snprintf(want, sizeof(want), "%d", i * 10);
+		ck_assert_int_eq(o[i].calls, 1);
+		ck_assert_msg(o[i].code == 0, "%s", o[i].msg);
+		ck_assert_str_eq(o[i].v0, want);
+		for (j = 0; j < n_pids && strcmp(pids[j], o[i].v1) != 0; j++)
+			;
+		if (j == n_pids) {
+			ck_assert_int_lt(n_pids, 2); /* never more backends than connections */
+			snprintf(pids[n_pids++], sizeof(pids[0]), "%s", o[i].v1);
+		}
+	}
+	ck_assert_int_eq(n_pids, 2); /* both connections were used */
+	/* 6 queries of 200 ms on 2 connections: three rounds */
+	ck_assert_int_ge(now_ms() - t0, 550);
+	ck_assert_int_eq(db_pool_n_ready(pool), 2);
+	db_pool_destroy(pool);
+	ck_assert_int_eq(done, N);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_pool_timeout)
+{
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome slow = { 0 }, after = { 0 };
+	int done = 0;
+	long long t0 = now_ms();
+
+	slow.done = after.done = &done;
+	ck_assert_int_eq(db_pool_query(pool, "SELECT pg_sleep(5)", 0, NULL, 200, on_result, &slow),
+			 0);
+	ck_assert_int_eq(
+		db_pool_query(pool, "SELECT 'still usable'", 0, NULL, 3000, on_result, &after), 0);
+	ck_assert_int_eq(run_until(base, &done, 2, 4000), 2);
+	ck_assert_int_eq(slow.calls, 1);
+	ck_assert_int_eq(slow.code, -ETIMEDOUT);
+	ck_assert_msg(strstr(slow.msg, "timed out"), "%s", slow.msg);
+	ck_assert_int_lt(slow.at_ms - t0, 1500);
+	ck_assert_int_eq(after.calls, 1);
+	ck_assert_msg(after.code == 0, "%s", after.msg);
+	ck_assert_str_eq(after.v0, "still usable");
+	ck_assert_int_lt(after.at_ms - t0, 2500); /* the sleep was cancelled, not waited for */
+	db_pool_destroy(pool);
+	ck_assert_int_eq(slow.calls + after.calls, 2);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_pool_connect_refused)
+{
+	struct event_base *base = event_base_new();
+	struct db_pool *pool =
+		pool_or_fail(base, "postgresql://u:hunter2@127.0.0.1:1/ddns?connect_timeout=2", 2);
+	struct outcome o = { 0 };
+	int done = 0;
+
+	o.done = &done;
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 1", 0, NULL, 0, on_result, &o), 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 3000), 1); /* fails fast, no timeout given */
+	ck_assert_int_eq(o.code, -ECONNREFUSED);
+	ck_assert_msg(strstr(o.msg, "could not connect"), "%s", o.msg);
+	ck_assert_msg(!strstr(o.msg, "hunter2"), "%s", o.msg);
+	ck_assert_int_eq(db_pool_n_ready(pool), 0);
+	db_pool_destroy(pool);
+	ck_assert_int_eq(o.calls, 1);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_pool_queue_full)
+{
+	struct event_base *base = event_base_new();
+	struct db_pool_config cfg = { .dsn = url, .n_conns = 1, .max_queue = 2 };
+	struct db_pool *pool = db_pool_create(base, &cfg);
+	struct outcome o[3];
+	int done = 0, i;
+
+	memset(o, 0, sizeof(o));
+	for (i = 0; i < 3; i++)
+		o[i].done = &done;
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 1", 0, NULL, -1, on_result, &o[0]), 0);
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 2", 0, NULL, -1, on_result, &o[1]), 0);
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 3", 0, NULL, -1, on_result, &o[2]), -EAGAIN);
+	ck_assert_int_eq(run_until(base, &done, 2, 5000), 2);
+	ck_assert_str_eq(o[1].v0, "2");
+	db_pool_destroy(pool);
+	ck_assert_int_eq(o[2].calls, 0); /* refused requests are never called back */
+	event_base_free(base);
+}
+END_TEST
+
+/* A transaction driven step by step from the callbacks. */
+struct txn {
+	struct db_conn *conn;
+	const char *const *steps; /* NULL-terminated */
+	int step;
+	bool commit_on_release;
+	int acquired, done;
+	int code;
+	char msg[DB_ERROR_MAX];
+};
+
+static void txn_next(struct txn *t);
+
+static void txn_result(PGresult *res, const struct db_error *err, void *arg)
+{
+	struct txn *t = arg;
+
+	if (err) {
+		t->code = err->code;
+		snprintf(t->msg, sizeof(t->msg), "%s", err->msg);
+		db_conn_release(t->conn);
+		t->done++;
+		return;
+	}
+	t->step++;
+	txn_next(t);
+}
+
+static void txn_next(struct txn *t)
+{
+	const char *params[1] = { "from a transaction" };
+	int r;
+
+	if (!t->steps[t->step]) {
+		db_conn_release(t->conn); /* rolls back what is left open */
+		t->done++;
+		return;
+	}
+	r = db_conn_query(t->conn, t->steps[t->step], strstr(t->steps[t->step], "$1") ? 1 : 0,
+			  params, 3000, txn_result, t);
+	ck_assert_int_eq(r, 0);
+}
+
+static void txn_acquired(struct db_conn *conn, const struct db_error *err, void *arg)
+{
+	struct txn *t = arg;
+
+	t->acquired++;
+	ck_assert_msg(conn && !err, "%s", err ? err->msg : "");
+	t->conn = conn;
+	txn_next(t);
+}
+
+static void txn_case(const char *const *steps, const char *want_count, int want_code)
+{
+	char dsn[1024], name[64];
+	struct event_base *base = event_base_new();
+	struct db_pool *pool;
+	struct txn t = { .steps = steps };
+	struct outcome check = { 0 };
+	int done = 0;
+	PGconn *conn = NULL;
+	struct db_error err;
+
+	testdb_create(dsn, sizeof(dsn), name, sizeof(name));
+	ck_assert_int_eq(db_connect(dsn, NULL, 5, &conn, &err), 0);
+	ck_assert_int_eq(db_exec(conn, "CREATE TABLE t (v text)", 0, NULL, NULL, &err), 0);
+
+	pool = pool_or_fail(base, dsn, 1); /* one connection: the check below reuses it */
+	ck_assert_int_eq(db_pool_acquire(pool, 3000, txn_acquired, &t), 0);
+	ck_assert_int_eq(t.acquired, 0);
+	ck_assert_int_eq(run_until(base, &t.done, 1, 5000), 1);
+	ck_assert_int_eq(t.acquired, 1);
+	ck_assert_msg(t.code == want_code, "%d: %s", t.code, t.msg);
+
+	/* on the same connection: an open transaction would see its own row */
+	check.done = &done;
+	ck_assert_int_eq(db_pool_query(pool,
+				       "SELECT count(*), txid_current_if_assigned() IS NULL FROM t",
+				       0, NULL, 3000, on_result, &check),
+			 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 5000), 1);
+	ck_assert_msg(check.code == 0, "%s", check.msg);
+	ck_assert_str_eq(check.v0, want_count);
+	ck_assert_str_eq(check.v1, "t"); /* not inside a transaction any more */
+
+	/* and from another session */
+	PGresult *res = NULL;
+	ck_assert_int_eq(db_exec(conn, "SELECT count(*) FROM t", 0, NULL, &res, &err), 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want_count);
+	PQclear(res);
+
+	db_pool_destroy(pool);
+	event_base_free(base);
+	PQfinish(conn);
+	testdb_drop(name);
+}
+
+START_TEST(test_txn_commit)
+{
+	static const char *const steps[] = { "BEGIN", "INSERT INTO t VALUES ($1)",
+					     "INSERT INTO t VALUES ('two')", "COMMIT", NULL };
+
+	txn_case(steps, "2", 0);
+}
+END_TEST
+
+START_TEST(test_txn_rollback_on_release)
+{
+	static const char *const steps[] = { "BEGIN", "INSERT INTO t VALUES ($1)",
+					     "INSERT INTO t VALUES ('two')", NULL };
+
+	txn_case(steps, "0", 0);
+}
+END_TEST
+
+START_TEST(test_txn_failed_rollback_on_release)
+{
+	static const char *const steps[] = { "BEGIN", "INSERT INTO t VALUES ($1)", "SELEC oops",
+					     NULL };
+
+	txn_case(steps, "0", -EIO);
+}
+END_TEST
+
+static void count_acquire(struct db_conn *conn, const struct db_error *err, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	(*o->done)++;
+	o->code = err ? err->code : 0;
+}
+
+START_TEST(test_pool_destroy_pending)
+{
+	enum { N = 5 };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome o[N], acq = { 0 };
+	int done = 0, i;
+
+	memset(o, 0, sizeof(o));
+	acq.done = &done;
+	for (i = 0; i < N; i++) {
+		o[i].done = &done;
+		ck_assert_int_eq(
+			db_pool_query(pool, "SELECT pg_sleep(2)", 0, NULL, 0, on_result, &o[i]), 0);
+	}
+	ck_assert_int_eq(db_pool_acquire(pool, 0, count_acquire, &acq), 0);
+	/* let the first query start */
+	run_until(base, &done, N + 1, 300);
+	ck_assert_int_eq(done, 0);
+	ck_assert_int_eq(db_pool_n_ready(pool), 1);
+	db_pool_destroy(pool);
+	ck_assert_int_eq(done, N + 1);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(o[i].calls, 1);
+		ck_assert_int_eq(o[i].code, -ECANCELED);
+	}
+	ck_assert_int_eq(acq.calls, 1);
+	ck_assert_int_eq(acq.code, -ECANCELED);
+	/* nothing fires later */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(done, N + 1);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_pool_reconnect)
+{
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome kill = { 0 }, after = { 0 };
+	int done = 0;
+
+	kill.done = after.done = &done;
+	ck_assert_int_eq(db_pool_query(pool, "SELECT pg_terminate_backend(pg_backend_pid())", 0,
+				       NULL, 3000, on_result, &kill),
+			 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 4000), 1);
+	ck_assert_int_eq(kill.code, -ECONNRESET);
+	/* the pool reconnects after its backoff and serves the next query */
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 'back'", 0, NULL, 5000, on_result, &after), 0);
+	ck_assert_int_eq(run_until(base, &done, 2, 6000), 2);
+	ck_assert_msg(after.code == 0, "%s", after.msg);
+	ck_assert_str_eq(after.v0, "back");
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	url = testdb_url_or_skip();
+	s = suite_create("db");
+
+	tc = tcase_create("redact");
+	tcase_add_loop_test(tc, test_redact, 0, sizeof(redact_cases) / sizeof(redact_cases[0]));
+	tcase_add_test(tc, test_redact_truncates);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sync");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_exec_params, 0,
+			    sizeof(param_values) / sizeof(param_values[0]));
+	tcase_add_test(tc, test_exec_null_param);
+	tcase_add_loop_test(tc, test_exec_error, 0, sizeof(error_cases) / sizeof(error_cases[0]));
+	tcase_add_test(tc, test_exec_script);
+	tcase_add_loop_test(tc, test_connect_refused, 0, 2);
+	tcase_add_test(tc, test_connect_sets_application_name);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("async");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_parallel);
+	tcase_add_test(tc, test_pool_timeout);
+	tcase_add_test(tc, test_pool_connect_refused);
+	tcase_add_test(tc, test_pool_queue_full);
+	tcase_add_test(tc, test_txn_commit);
+	tcase_add_test(tc, test_txn_rollback_on_release);
+	tcase_add_test(tc, test_txn_failed_rollback_on_release);
+	tcase_add_test(tc, test_pool_destroy_pending);
+	tcase_add_test(tc, test_pool_reconnect);
+	suite_add_tcase(s, tc);
+	return s;
+}
