@@ -33,8 +33,9 @@ static const struct config_key keys[] = {
 	{ KEY(database_url), .env = "DDNS_DATABASE_URL", .type = CONFIG_STR,
 	  .def = "postgresql://postgres@127.0.0.1:5433/ddns", .secret = true,
 	  .help = "PostgreSQL URL or key=value connection string" },
-	{ KEY(migrations_dir), .type = CONFIG_STR, .def = DDNS_MIGRATIONS_DIR,
-	  .help = "directory of the NNNN_name.sql migrations" },
+	{ KEY(migrations_dir), .type = CONFIG_STR, .def = NULL,
+	  .help = "directory of the NNNN_name.sql migrations; unset: schema/migrations of "
+		  "the source tree it was built from" },
 	{ .key = "connect_timeout",
 	  .offset = offsetof(struct migrate_config, connect_timeout_ms),
 	  .type = CONFIG_DURATION,
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cmd = argv[argi];
+	if (!cfg.migrations_dir && !(cfg.migrations_dir = strdup(DDNS_MIGRATIONS_DIR))) {
+		fprintf(stderr, "%s: out of memory\n", def.prog);
+		goto out;
+	}
 	if (strcmp(cmd, "up") != 0 && strcmp(cmd, "status") != 0 && strcmp(cmd, "seed") != 0) {
 		fprintf(stderr, "%s: unknown command \"%s\", expected up, status or seed\n",
 			def.prog, cmd);

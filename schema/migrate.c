@@ -125,7 +125,7 @@ static int by_version(const void *a, const void *b)
 int migration_set_load(const char *dir, struct migration_set *ret_set, struct db_error *err)
 {
 	struct migration_set set = { 0 };
-	size_t cap = 0, len, i;
+	size_t cap = 0, len = 0, i;
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
