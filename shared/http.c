@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -93,7 +92,8 @@ struct http_request {
 	const char *method;               /* static string */
 	char *raw_path;                   /* owned; as sent, for the access log */
 	char *path;                       /* owned; decoded */
-	struct evkeyvalq query;           /* owned; decoded */
+	char **query;                     /* owned; decoded key, value, key, value, ... */
+	size_t n_query;
 	struct http_params params;
 	struct timespec start;
 	char id[HTTP_REQUEST_ID_MAX + 1];
@@ -337,7 +337,9 @@ static void request_free(struct http_request *req)
 {
 	if (!req)
 		return;
-	evhttp_clear_headers(&req->query);
+	for (size_t i = 0; i < 2 * req->n_query; i++)
+		free(req->query[i]);
+	free(req->query);
 	free(req->raw_path);
 	free(req->path);
 	free(req);
@@ -382,7 +384,67 @@ const char *http_request_param(const struct http_request *req, const char *name)
 
 const char *http_request_query(const struct http_request *req, const char *name)
 {
-	return evhttp_find_header(&req->query, name);
+	for (size_t i = 0; i < req->n_query; i++)
+		if (strcmp(req->query[2 * i], name) == 0)
+			return req->query[2 * i + 1];
+	return NULL;
+}
+
+/* Decodes @len bytes of @s ('+' as space); NULL when the result would hold a NUL. */
+static char *query_decode(const char *s, size_t len)
+{
+	char *raw = strndup(s, len), *out;
+	size_t n = 0;
+
+	if (!raw)
+		return NULL;
+	/* invalid escapes stay as they are, as browsers do */
+	out = evhttp_uridecode(raw, 1, &n);
+	free(raw);
+	if (out && strlen(out) != n) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Splits a query string leniently: "a=1&flag&&b=" gives a="1", flag="",
+ * b="" (clients in the field send all of these). Fails with -EINVAL on an
+ * encoded NUL or more than HTTP_QUERY_MAX pairs, -ENOMEM.
+ */
+static int parse_query(struct http_request *req, const char *q)
+{
+	while (*q) {
+		const char *end = strchrnul(q, '&'), *eq;
+		char **pair;
+
+		if (end == q) {
+			q++;
+			continue;
+		}
+		if (req->n_query == HTTP_QUERY_MAX)
+			return -EINVAL;
+		if (req->n_query % 8 == 0) {
+			char **grown = realloc(req->query, (req->n_query + 8) * 2 * sizeof(char *));
+
+			if (!grown)
+				return -ENOMEM;
+			req->query = grown;
+		}
+		pair = &req->query[2 * req->n_query];
+		eq = memchr(q, '=', (size_t)(end - q));
+		pair[0] = query_decode(q, (size_t)((eq ? eq : end) - q));
+		pair[1] = eq ? query_decode(eq + 1, (size_t)(end - eq - 1)) : strdup("");
+		if (!pair[0] || !pair[1]) {
+			free(pair[0]);
+			free(pair[1]);
+			return -EINVAL;
+		}
+		req->n_query++;
+		q = *end ? end + 1 : end;
+	}
+	return 0;
 }
 
 const char *http_request_header(const struct http_request *req, const char *name)
@@ -531,6 +593,7 @@ static void finish(struct http_request *req, int status, const char *content_typ
 		    LOG_NUM("duration_us", us),
 		    LOG_STR("client", req->client),
 		    LOG_NUM("bytes_out", bytes),
+		    LOG_STR("server", s->service),
 		};
 
 		log_fields(LOG_LEVEL_INFO, req->id, f, sizeof(f) / sizeof(f[0]), "request");
@@ -713,7 +776,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 		evhttp_send_error(evreq, 503, NULL);
 		return;
 	}
-	TAILQ_INIT(&req->query);
+
 	req->server = s;
 	req->evreq = evreq;
 	req->method = method_name(evhttp_request_get_command(evreq));
@@ -766,7 +829,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 		segs->n = 0;
 	}
 	query = uri ? evhttp_uri_get_query(uri) : NULL;
-	if (query && evhttp_parse_query_str(query, &req->query) < 0) {
+	if (query && parse_query(req, query) < 0) {
 		http_reply_error(req, 400, "invalid_query", "the query string is not valid");
 		goto out;
 	}
@@ -796,8 +859,8 @@ static void set_paused(struct http_server *s, bool pause)
 	l = evhttp_bound_socket_get_listener(s->bound);
 	if (pause) {
 		evconnlistener_disable(l);
-		log_warn(NULL, "%u connections open, not accepting more until one closes",
-			 s->n_conns);
+		log_warn(NULL, "%s: %u connections open, not accepting more until one closes",
+			 s->service, s->n_conns);
 	} else {
 		evconnlistener_enable(l);
 	}
@@ -1049,8 +1112,9 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_server *s = arg;
 
-	log_warn(NULL, "shutdown deadline reached with %zu requests in flight, giving up on them",
-		 s->n_in_flight);
+	log_warn(NULL,
+		 "%s: shutdown deadline reached with %zu requests in flight, giving up on them",
+		 s->service, s->n_in_flight);
 	call_done(s);
 }
 

@@ -33,8 +33,10 @@
  *   closes the connection;
  * - path: above HTTP_PATH_MAX bytes, 414 uri_too_long; bad percent-encoding,
  *   an encoded '/' or NUL, a "." or ".." segment: 400 invalid_path; a {param}
- *   longer than HTTP_PARAM_VALUE_MAX: 400 invalid_path; a bad query: 400
- *   invalid_query;
+ *   longer than HTTP_PARAM_VALUE_MAX: 400 invalid_path; more than
+ *   HTTP_QUERY_MAX query parameters or an encoded NUL in one: 400
+ *   invalid_query (the query is otherwise parsed leniently: "flag" without
+ *   "=" reads as "", invalid escapes stay as they are);
  * - methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS reach the router
  *   (others get evhttp's 501); HEAD is served by GET routes, without body;
  * - connections: at most max_connections open at once; beyond that the
@@ -65,6 +67,7 @@ struct metrics_registry;
 #define HTTP_PARAM_NAME_MAX          31
 #define HTTP_PARAM_VALUE_MAX         255 /* bytes, after percent-decoding */
 #define HTTP_REQUEST_ID_MAX          64
+#define HTTP_QUERY_MAX               64 /* query parameters */
 
 /* The {param} values of a matched route, percent-decoded. */
 struct http_params {
@@ -184,7 +187,8 @@ const char *http_request_path(const struct http_request *req);
 const char *http_request_route(const struct http_request *req);
 /* A {param} value (decoded), or NULL. */
 const char *http_request_param(const struct http_request *req, const char *name);
-/* A query parameter (decoded, '+' as space; the first if repeated), or NULL. */
+/* A query parameter (decoded, '+' as space; the first if repeated; "" for a
+ * bare "flag"), or NULL. */
 const char *http_request_query(const struct http_request *req, const char *name);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);

@@ -398,7 +398,11 @@ static const struct status_case status_cases[] = {
      "\\\"..\\\")\",\"code\":\"invalid_path\"}",
      NULL},
     {"dot dot", GET("/api/v1/domains/%2e%2e/rrsets", ""), 0, 400, NULL, NULL},
-    {"bad query", GET("/api/v1/domains/x/rrsets?type", ""), 0, 400,
+    {"bare query flag", GET("/api/v1/domains/x/rrsets?type&&x=1", ""), 0, 200,
+     "{\"name\":\"x\",\"type\":\"\",\"path\":\"/api/v1/domains/x/rrsets\","
+     "\"client\":\"127.0.0.1\"}",
+     NULL},
+    {"bad query", GET("/api/v1/domains/x/rrsets?type=a%00b", ""), 0, 400,
      "{\"error\":\"the query string is not valid\",\"code\":\"invalid_query\"}", NULL},
     {"json echo", POST("/api/v1/echo", "application/json; charset=utf-8", "9\r\n\r\n{\"a\":[1]}"),
      0, 201, "{\"got\":{\"a\":[1]}}", NULL},
@@ -474,9 +478,10 @@ START_TEST(test_roundtrip)
 	struct resp *r = malloc(sizeof(*r));
 	char v[128];
 
-	request(GET("/api/v1/domains/alice.dyn.example.net/rrsets?type=AAAA&x=%2F",
-		    "X-Request-Id: abc-123\r\n"),
-		r);
+	request(
+	    GET("/api/v1/domains/alice.dyn.example.net/rrsets?x=%2F&type=AAA%41&type=TXT&bad=%zz",
+		"X-Request-Id: abc-123\r\n"),
+	    r);
 	ck_assert_int_eq(r->status, 200);
 	ck_assert_str_eq(r->body, "{\"name\":\"alice.dyn.example.net\",\"type\":\"AAAA\","
 				  "\"path\":\"/api/v1/domains/alice.dyn.example.net/rrsets\","
