@@ -18,10 +18,11 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Runs a command as the PostgreSQL server user: `postgres` when we are root.
+# Runs a command as the PostgreSQL server user: `postgres` when we are root,
+# from / since that user may not be allowed into the current directory.
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
