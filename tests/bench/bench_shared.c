@@ -4,6 +4,7 @@
  */
 #include "shared/dnsname.h"
 #include "shared/log.h"
+#include "shared/metrics.h"
 #include "shared/rr.h"
 #include "tests/bench/bench.h"
 
@@ -51,5 +52,20 @@ int main(void)
 		free(text);
 		json_decref(j);
 	});
+	struct metrics_registry *reg = metrics_registry_create();
+	struct metric *counter = metrics_counter(reg, "bench_total", "a counter");
+	struct metric *hist = metrics_histogram(reg, "bench_seconds", "a histogram", NULL, 0);
+	const char *const labels[] = { "method", "route", "code" };
+	const char *const values[] = { "GET", "/api/v1/domains/{name}", "200" };
+	struct metric_family *fam =
+		metrics_counter_vec(reg, "bench_requests_total", "labeled", labels, 3);
+
+	BENCH("metric_inc counter", 300, 100000000UL, metric_inc(counter));
+	BENCH("metric_with 3 labels + metric_inc", 300, 10000000UL,
+	      metric_inc(metric_with(fam, values)));
+	BENCH("metric_observe histogram (13 buckets)", 300, 100000000UL,
+	      metric_observe(hist, 0.0042));
+	sink += (size_t)metric_value(counter);
+	metrics_registry_destroy(reg);
 	return sink == 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
