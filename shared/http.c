@@ -523,8 +523,33 @@ int http_request_json(struct http_request *req, json_t **ret_doc)
 	return 0;
 }
 
+/* RFC 9110 token characters, for header names. */
+static bool is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* A field name is a token; a field value holds no control bytes but HTAB. */
+static bool header_valid(const char *name, const char *value)
+{
+	if (!name || !value || !*name)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (!is_tchar(*p))
+			return false;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int http_reply_header(struct http_request *req, const char *name, const char *value)
 {
+	/* evhttp refuses CR and LF only: a name with ':' or a value with other
+	 * control bytes (from a decoded path parameter, say) would go out as is */
+	if (!header_valid(name, value))
+		return -EINVAL;
 	if (!req->evreq)
 		return 0; /* an orphan: nobody will see it */
 	if (evhttp_add_header(evhttp_request_get_output_headers(req->evreq), name, value) < 0)

@@ -212,7 +212,8 @@ int http_request_json(struct http_request *req, json_t **ret_doc);
 
 /*
  * Adds a response header (e.g. Location, Retry-After) before the reply.
- * Returns -EINVAL for a name or value evhttp refuses (CR, LF).
+ * Returns -EINVAL (and adds nothing) unless @name is an HTTP token and
+ * @value is free of control bytes other than HTAB (CR, LF, DEL, ...).
  */
 int http_reply_header(struct http_request *req, const char *name, const char *value);
 

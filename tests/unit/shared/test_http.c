@@ -199,6 +199,19 @@ static void handle_async(struct http_request *req, void *arg)
 	evtimer_add(a->timer, &tv);
 }
 
+/* Echoes the {v} parameter into a header; answers what http_reply_header() said. */
+static void handle_hdr(struct http_request *req, void *arg)
+{
+	int value = http_reply_header(req, "X-Echo", http_request_param(req, "v"));
+	int colon = http_reply_header(req, "X-Bad: x", "v");
+	int space = http_reply_header(req, "X Bad", "v");
+	int empty = http_reply_header(req, "", "v");
+
+	http_reply_json(req, 200,
+			json_pack("{s:i, s:i, s:i, s:i}", "value", value, "colon", colon, "space",
+				  space, "empty", empty));
+}
+
 static void handle_hang(struct http_request *req, void *arg)
 {
 	fx.held = req;
@@ -217,6 +230,7 @@ static const struct http_route routes[] = {
 	{ "DELETE", "/api/v1/domains/{name}", handle_domain, NULL },
 	{ "GET", "/async/{ms}", handle_async, NULL },
 	{ "GET", "/hang", handle_hang, NULL },
+	{ "GET", "/hdr/{v}", handle_hdr, NULL },
 };
 
 static void start_server(unsigned max_connections)
@@ -494,6 +508,48 @@ START_TEST(test_roundtrip)
 				  "\"client\":\"127.0.0.1\"}");
 	ck_assert_str_eq(header(r, "Content-Type", v, sizeof(v)), "application/json");
 	ck_assert_str_eq(header(r, "X-Request-Id", v, sizeof(v)), "abc-123");
+	free(r);
+}
+END_TEST
+
+struct header_case {
+	const char *path;
+	int want;          /* what http_reply_header() returns for the value */
+	const char *value; /* the X-Echo header sent; NULL: none */
+};
+
+static const struct header_case header_cases[] = {
+	{ "/hdr/abc", 0, "abc" },
+	{ "/hdr/a%09b", 0, "a\tb" }, /* HTAB is fine in a value */
+	{ "/hdr/a%01b", -EINVAL, NULL },
+	{ "/hdr/a%7Fb", -EINVAL, NULL },
+	{ "/hdr/a%1Bb", -EINVAL, NULL },
+	{ "/hdr/a%0D%0A%20X-Evil:%201", -EINVAL, NULL },
+	{ "/hdr/a%0D%0A%0D%0A%20x", -EINVAL, NULL },
+};
+
+/* Header names and values from handlers (maybe from decoded client input) are checked. */
+START_TEST(test_reply_header)
+{
+	const struct header_case *c = &header_cases[_i];
+	struct resp *r = malloc(sizeof(*r));
+	char raw[256], v[128], want[128];
+	const char *got;
+
+	snprintf(raw, sizeof(raw), GET("%s", ""), c->path);
+	request(raw, r);
+	ck_assert_int_eq(r->status, 200);
+	snprintf(want, sizeof(want), "{\"value\":%d,\"colon\":%d,\"space\":%d,\"empty\":%d}",
+		 c->want, -EINVAL, -EINVAL, -EINVAL);
+	ck_assert_str_eq(r->body, want);
+	got = header(r, "X-Echo", v, sizeof(v));
+	if (c->value)
+		ck_assert_pstr_eq(got, c->value);
+	else
+		ck_assert_ptr_null(got);
+	ck_assert_ptr_null(strstr(r->raw, "X-Evil"));
+	ck_assert_ptr_null(strstr(r->raw, "X-Bad"));
+	ck_assert_ptr_null(strstr(r->raw, "\r\n: v"));
 	free(r);
 }
 END_TEST
@@ -859,6 +915,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(srv, test_status, 0, N(status_cases));
 	tcase_add_test(srv, test_roundtrip);
 	tcase_add_loop_test(srv, test_request_id, 0, N(rid_cases));
+	tcase_add_loop_test(srv, test_reply_header, 0, N(header_cases));
 	tcase_add_loop_test(srv, test_readyz, 0, N(ready_cases));
 	tcase_add_test(srv, test_metrics_endpoint);
 	tcase_add_test(srv, test_async);
