@@ -233,13 +233,13 @@ static const struct http_route routes[] = {
 	{ "GET", "/hdr/{v}", handle_hdr, NULL },
 };
 
-static void start_server(unsigned max_connections)
+static void start_server_timeout(unsigned max_connections, unsigned timeout_ms)
 {
 	struct http_server_options o = {
 		.service = "test",
 		.listen = "127.0.0.1:0",
 		.max_body = MAX_BODY,
-		.timeout_ms = 5000,
+		.timeout_ms = timeout_ms,
 		.max_connections = max_connections,
 		.routes = routes,
 		.n_routes = N(routes),
@@ -249,6 +249,11 @@ static void start_server(unsigned max_connections)
 
 	ck_assert_int_eq(http_server_create(fx.base, &o, &fx.server), 0);
 	ck_assert_uint_ne(http_server_port(fx.server), 0);
+}
+
+static void start_server(unsigned max_connections)
+{
+	start_server_timeout(max_connections, 5000);
 }
 
 static void setup(void)
@@ -819,6 +824,65 @@ START_TEST(test_max_connections)
 }
 END_TEST
 
+/*
+ * A client that trickles its request a byte at a time, each within the
+ * timeout, still has to finish it within the timeout: otherwise a few such
+ * clients hold every connection slot for as long as they like.
+ */
+START_TEST(test_slow_request)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+	struct timespec t0, t1;
+	bool closed = false;
+	char *text;
+	long ms;
+	int fd;
+
+	http_server_destroy(fx.server);
+	start_server_timeout(4, 300);
+	fd = client_connect(http_server_port(fx.server));
+	ck_assert_int_ge(fd, 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	client_send(fd, head, strlen(head));
+	for (int i = 0; i < 20 && !closed; i++) {
+		char c;
+		ssize_t n;
+
+		run_for(100);
+		n = read(fd, &c, 1);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			closed = true;
+			break;
+		}
+		if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+			closed = true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_msg(closed, "a trickling client kept its connection for %ld ms", ms);
+	ck_assert_int_lt(ms, 1000);
+	text = metrics_render(fx.reg);
+	ck_assert_ptr_nonnull(strstr(text, "\nhttp_connections 0\n")); /* the close was counted */
+	free(text);
+}
+END_TEST
+
+/* The deadline covers receiving a request, not the handler's work. */
+START_TEST(test_slow_handler)
+{
+	struct resp *r = malloc(sizeof(*r));
+
+	http_server_destroy(fx.server);
+	start_server_timeout(4, 300);
+	request(GET("/async/600", ""), r);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(r->body, "{\"async\":true}");
+	free(r);
+}
+END_TEST
+
 START_TEST(test_access_log)
 {
 	char path[] = "/tmp/test_http_log.XXXXXX";
@@ -924,6 +988,8 @@ Suite *make_suite(void)
 	tcase_add_test(srv, test_shutdown_waits);
 	tcase_add_test(srv, test_shutdown_deadline);
 	tcase_add_test(srv, test_max_connections);
+	tcase_add_test(srv, test_slow_request);
+	tcase_add_test(srv, test_slow_handler);
 	tcase_add_test(srv, test_access_log);
 	tcase_add_test(srv, test_signals);
 	tcase_add_loop_test(srv, test_listen, 0, N(listen_cases));
