@@ -42,6 +42,20 @@ struct route {
 	void *arg; /* borrowed */
 };
 
+/*
+ * One open connection. evhttp's own timeout restarts with every byte read,
+ * so a client that trickles a request byte by byte would hold its slot (and,
+ * at max_conns, the whole server) for as long as it likes; @deadline bounds
+ * the time to receive a whole request: armed at accept and after each
+ * answer, stopped while a handler holds the request.
+ */
+struct conn {
+	struct http_server *server;      /* borrowed */
+	struct evhttp_connection *evcon; /* borrowed from evhttp */
+	struct event *deadline;          /* owned */
+	struct conn *prev, *next;        /* server->conns */
+};
+
 struct http_server {
 	struct event_base *base;           /* borrowed */
 	struct evhttp *http;               /* owned */
@@ -51,6 +65,7 @@ struct http_server {
 	size_t n_routes;
 	size_t max_body;
 	unsigned max_conns;
+	struct timeval timeout; /* for reading a whole request */
 	uint16_t port;
 
 	struct metrics_registry *metrics; /* borrowed, may be NULL */
@@ -70,6 +85,7 @@ struct http_server {
 	 * runs, right after the accept, and attaches a close callback.
 	 */
 	unsigned n_conns;
+	struct conn *conns;           /* owned list, with a close callback each */
 	struct bufferevent **pending; /* owned array; each holds one reference */
 	size_t n_pending;
 	size_t cap_pending;
@@ -523,8 +539,33 @@ int http_request_json(struct http_request *req, json_t **ret_doc)
 	return 0;
 }
 
+/* RFC 9110 token characters, for header names. */
+static bool is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* A field name is a token; a field value holds no control bytes but HTAB. */
+static bool header_valid(const char *name, const char *value)
+{
+	if (!name || !value || !*name)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (!is_tchar(*p))
+			return false;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int http_reply_header(struct http_request *req, const char *name, const char *value)
 {
+	/* evhttp refuses CR and LF only: a name with ':' or a value with other
+	 * control bytes (from a decoded path parameter, say) would go out as is */
+	if (!header_valid(name, value))
+		return -EINVAL;
 	if (!req->evreq)
 		return 0; /* an orphan: nobody will see it */
 	if (evhttp_add_header(evhttp_request_get_output_headers(req->evreq), name, value) < 0)
@@ -762,6 +803,9 @@ static void fill_client(struct http_request *req)
 	snprintf(req->client, sizeof(req->client), "%s", addr ? addr : "");
 }
 
+static struct conn *conn_find(struct http_server *s, struct evhttp_connection *evcon);
+static void on_request_complete(struct evhttp_request *evreq, void *arg);
+
 static void on_request(struct evhttp_request *evreq, void *arg)
 {
 	struct http_server *s = arg;
@@ -769,8 +813,16 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	const char *raw, *query, *incoming_id;
 	struct segments *segs = NULL;
 	struct http_request *req;
+	struct conn *conn;
 	struct evbuffer *in;
 	int r;
+
+	/* the request is complete: its handler's time is not ours to bound */
+	conn = conn_find(s, evhttp_request_get_connection(evreq));
+	if (conn) {
+		evtimer_del(conn->deadline);
+		evhttp_request_set_on_complete_cb(evreq, on_request_complete, conn);
+	}
 
 	req = calloc(1, sizeof(*req));
 	if (!req) {
@@ -868,6 +920,49 @@ static void set_paused(struct http_server *s, bool pause)
 	s->paused = pause;
 }
 
+static struct conn *conn_find(struct http_server *s, struct evhttp_connection *evcon)
+{
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->evcon == evcon)
+			return c;
+	return NULL;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct http_server *s = c->server;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_free(c->deadline);
+	free(c);
+}
+
+/* Not on evhttp's stack: a timer of ours, and no request is held by a handler. */
+static void on_conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	evhttp_connection_get_peer(c->evcon, &addr, &port);
+	log_info(NULL, "%s: no complete request from %s within the timeout, closing",
+		 c->server->service, addr ? addr : "a client");
+	evhttp_connection_free(c->evcon); /* calls on_conn_close, which frees c */
+}
+
+/* The answer was written: a kept-alive connection has until the deadline for the next one. */
+static void on_request_complete(struct evhttp_request *evreq, void *arg)
+{
+	struct conn *c = arg;
+
+	evtimer_add(c->deadline, &c->server->timeout);
+}
+
 static void conn_closed(struct http_server *s)
 {
 	s->n_conns--;
@@ -878,7 +973,11 @@ static void conn_closed(struct http_server *s)
 
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
-	conn_closed(arg);
+	struct conn *c = arg;
+	struct http_server *s = c->server;
+
+	conn_free(c);
+	conn_closed(s);
 }
 
 /* Runs right after accepts: every pending bufferevent now has its connection. */
@@ -891,12 +990,32 @@ static void on_new_conns(evutil_socket_t fd, short what, void *arg)
 		bufferevent_event_cb eventcb = NULL;
 		void *cbarg = NULL;
 
+		struct conn *c = NULL;
+
 		bufferevent_getcb(bev, NULL, NULL, &eventcb, &cbarg);
-		if (eventcb && cbarg)
+		if (eventcb && cbarg) {
 			/* evhttp 2.1 passes its connection as the callback argument */
-			evhttp_connection_set_closecb(cbarg, on_conn_close, s);
-		else
+			c = calloc(1, sizeof(*c));
+			if (c)
+				c->deadline = evtimer_new(s->base, on_conn_deadline, c);
+			if (!c || !c->deadline) {
+				free(c);
+				/* cannot bound it: better no connection than an unbounded one */
+				evhttp_connection_free(cbarg);
+				conn_closed(s);
+			} else {
+				c->server = s;
+				c->evcon = cbarg;
+				c->next = s->conns;
+				if (s->conns)
+					s->conns->prev = c;
+				s->conns = c;
+				evhttp_connection_set_closecb(cbarg, on_conn_close, c);
+				evtimer_add(c->deadline, &s->timeout);
+			}
+		} else {
 			conn_closed(s); /* evhttp gave up on it already */
+		}
 		bufferevent_decref(bev);
 	}
 	s->n_pending = 0;
@@ -1072,6 +1191,7 @@ int http_server_create(struct event_base *base, const struct http_server_options
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(s->http, &tv);
+	s->timeout = tv;
 	evhttp_set_gencb(s->http, on_request, s);
 	evhttp_set_bevcb(s->http, on_new_bev, s);
 
@@ -1187,6 +1307,8 @@ void http_server_destroy(struct http_server *s)
 	s->n_in_flight = 0;
 	if (s->http)
 		evhttp_free(s->http); /* calls on_conn_close for every connection */
+	while (s->conns)
+		conn_free(s->conns); /* none left, unless evhttp skipped a close callback */
 	for (size_t i = 0; i < s->n_pending; i++)
 		bufferevent_decref(s->pending[i]);
 	free(s->pending);

@@ -45,8 +45,11 @@
  *   being served badly. libevent 2.1.12 has no evhttp_set_max_connections;
  *   connections are counted here;
  * - timeouts: timeout_ms applies to reading a request and writing an answer
- *   (evhttp_set_timeout_tv) and to idle keep-alive connections. A handler's
- *   own work is not timed: handlers bound their database calls.
+ *   (evhttp_set_timeout_tv) and to idle keep-alive connections; it is also
+ *   the deadline for receiving a whole request, from the accept or the end
+ *   of the previous answer, so a client trickling bytes cannot hold a
+ *   connection. A handler's own work is not timed: handlers bound their
+ *   database calls.
  */
 
 #include <jansson.h>
@@ -212,7 +215,8 @@ int http_request_json(struct http_request *req, json_t **ret_doc);
 
 /*
  * Adds a response header (e.g. Location, Retry-After) before the reply.
- * Returns -EINVAL for a name or value evhttp refuses (CR, LF).
+ * Returns -EINVAL (and adds nothing) unless @name is an HTTP token and
+ * @value is free of control bytes other than HTAB (CR, LF, DEL, ...).
  */
 int http_reply_header(struct http_request *req, const char *name, const char *value);
 

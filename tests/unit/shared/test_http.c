@@ -199,6 +199,19 @@ static void handle_async(struct http_request *req, void *arg)
 	evtimer_add(a->timer, &tv);
 }
 
+/* Echoes the {v} parameter into a header; answers what http_reply_header() said. */
+static void handle_hdr(struct http_request *req, void *arg)
+{
+	int value = http_reply_header(req, "X-Echo", http_request_param(req, "v"));
+	int colon = http_reply_header(req, "X-Bad: x", "v");
+	int space = http_reply_header(req, "X Bad", "v");
+	int empty = http_reply_header(req, "", "v");
+
+	http_reply_json(req, 200,
+			json_pack("{s:i, s:i, s:i, s:i}", "value", value, "colon", colon, "space",
+				  space, "empty", empty));
+}
+
 static void handle_hang(struct http_request *req, void *arg)
 {
 	fx.held = req;
@@ -217,15 +230,16 @@ static const struct http_route routes[] = {
 	{ "DELETE", "/api/v1/domains/{name}", handle_domain, NULL },
 	{ "GET", "/async/{ms}", handle_async, NULL },
 	{ "GET", "/hang", handle_hang, NULL },
+	{ "GET", "/hdr/{v}", handle_hdr, NULL },
 };
 
-static void start_server(unsigned max_connections)
+static void start_server_timeout(unsigned max_connections, unsigned timeout_ms)
 {
 	struct http_server_options o = {
 		.service = "test",
 		.listen = "127.0.0.1:0",
 		.max_body = MAX_BODY,
-		.timeout_ms = 5000,
+		.timeout_ms = timeout_ms,
 		.max_connections = max_connections,
 		.routes = routes,
 		.n_routes = N(routes),
@@ -235,6 +249,11 @@ static void start_server(unsigned max_connections)
 
 	ck_assert_int_eq(http_server_create(fx.base, &o, &fx.server), 0);
 	ck_assert_uint_ne(http_server_port(fx.server), 0);
+}
+
+static void start_server(unsigned max_connections)
+{
+	start_server_timeout(max_connections, 5000);
 }
 
 static void setup(void)
@@ -494,6 +513,48 @@ START_TEST(test_roundtrip)
 				  "\"client\":\"127.0.0.1\"}");
 	ck_assert_str_eq(header(r, "Content-Type", v, sizeof(v)), "application/json");
 	ck_assert_str_eq(header(r, "X-Request-Id", v, sizeof(v)), "abc-123");
+	free(r);
+}
+END_TEST
+
+struct header_case {
+	const char *path;
+	int want;          /* what http_reply_header() returns for the value */
+	const char *value; /* the X-Echo header sent; NULL: none */
+};
+
+static const struct header_case header_cases[] = {
+	{ "/hdr/abc", 0, "abc" },
+	{ "/hdr/a%09b", 0, "a\tb" }, /* HTAB is fine in a value */
+	{ "/hdr/a%01b", -EINVAL, NULL },
+	{ "/hdr/a%7Fb", -EINVAL, NULL },
+	{ "/hdr/a%1Bb", -EINVAL, NULL },
+	{ "/hdr/a%0D%0A%20X-Evil:%201", -EINVAL, NULL },
+	{ "/hdr/a%0D%0A%0D%0A%20x", -EINVAL, NULL },
+};
+
+/* Header names and values from handlers (maybe from decoded client input) are checked. */
+START_TEST(test_reply_header)
+{
+	const struct header_case *c = &header_cases[_i];
+	struct resp *r = malloc(sizeof(*r));
+	char raw[256], v[128], want[128];
+	const char *got;
+
+	snprintf(raw, sizeof(raw), GET("%s", ""), c->path);
+	request(raw, r);
+	ck_assert_int_eq(r->status, 200);
+	snprintf(want, sizeof(want), "{\"value\":%d,\"colon\":%d,\"space\":%d,\"empty\":%d}",
+		 c->want, -EINVAL, -EINVAL, -EINVAL);
+	ck_assert_str_eq(r->body, want);
+	got = header(r, "X-Echo", v, sizeof(v));
+	if (c->value)
+		ck_assert_pstr_eq(got, c->value);
+	else
+		ck_assert_ptr_null(got);
+	ck_assert_ptr_null(strstr(r->raw, "X-Evil"));
+	ck_assert_ptr_null(strstr(r->raw, "X-Bad"));
+	ck_assert_ptr_null(strstr(r->raw, "\r\n: v"));
 	free(r);
 }
 END_TEST
@@ -763,6 +824,65 @@ START_TEST(test_max_connections)
 }
 END_TEST
 
+/*
+ * A client that trickles its request a byte at a time, each within the
+ * timeout, still has to finish it within the timeout: otherwise a few such
+ * clients hold every connection slot for as long as they like.
+ */
+START_TEST(test_slow_request)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+	struct timespec t0, t1;
+	bool closed = false;
+	char *text;
+	long ms;
+	int fd;
+
+	http_server_destroy(fx.server);
+	start_server_timeout(4, 300);
+	fd = client_connect(http_server_port(fx.server));
+	ck_assert_int_ge(fd, 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	client_send(fd, head, strlen(head));
+	for (int i = 0; i < 20 && !closed; i++) {
+		char c;
+		ssize_t n;
+
+		run_for(100);
+		n = read(fd, &c, 1);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			closed = true;
+			break;
+		}
+		if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+			closed = true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_msg(closed, "a trickling client kept its connection for %ld ms", ms);
+	ck_assert_int_lt(ms, 1000);
+	text = metrics_render(fx.reg);
+	ck_assert_ptr_nonnull(strstr(text, "\nhttp_connections 0\n")); /* the close was counted */
+	free(text);
+}
+END_TEST
+
+/* The deadline covers receiving a request, not the handler's work. */
+START_TEST(test_slow_handler)
+{
+	struct resp *r = malloc(sizeof(*r));
+
+	http_server_destroy(fx.server);
+	start_server_timeout(4, 300);
+	request(GET("/async/600", ""), r);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(r->body, "{\"async\":true}");
+	free(r);
+}
+END_TEST
+
 START_TEST(test_access_log)
 {
 	char path[] = "/tmp/test_http_log.XXXXXX";
@@ -859,6 +979,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(srv, test_status, 0, N(status_cases));
 	tcase_add_test(srv, test_roundtrip);
 	tcase_add_loop_test(srv, test_request_id, 0, N(rid_cases));
+	tcase_add_loop_test(srv, test_reply_header, 0, N(header_cases));
 	tcase_add_loop_test(srv, test_readyz, 0, N(ready_cases));
 	tcase_add_test(srv, test_metrics_endpoint);
 	tcase_add_test(srv, test_async);
@@ -867,6 +988,8 @@ Suite *make_suite(void)
 	tcase_add_test(srv, test_shutdown_waits);
 	tcase_add_test(srv, test_shutdown_deadline);
 	tcase_add_test(srv, test_max_connections);
+	tcase_add_test(srv, test_slow_request);
+	tcase_add_test(srv, test_slow_handler);
 	tcase_add_test(srv, test_access_log);
 	tcase_add_test(srv, test_signals);
 	tcase_add_loop_test(srv, test_listen, 0, N(listen_cases));
