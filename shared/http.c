@@ -303,8 +303,8 @@ static void request_id_generate(char out[HTTP_REQUEST_ID_MAX + 1])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char bytes[16];
 
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		/* no entropy (should not happen): unique is enough for an id */
+	if (getrandom(bytes, sizeof(bytes), GRND_NONBLOCK) != (ssize_t)sizeof(bytes)) {
+		/* no entropy yet (early boot): unique is enough for an id */
 		static unsigned long long counter;
 		struct timespec ts;
 
@@ -1132,6 +1132,9 @@ int http_server_create(struct event_base *base, const struct http_server_options
 	int r;
 
 	if (!base || !opts || (opts->n_routes > 0 && !opts->routes))
+		return -EINVAL;
+	/* evhttp is given twice the limit as a signed size: keep that far from overflow */
+	if (opts->max_body > HTTP_MAX_BODY_LIMIT)
 		return -EINVAL;
 	r = parse_listen(opts->listen, host, sizeof(host), &port);
 	if (r < 0)

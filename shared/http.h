@@ -61,6 +61,7 @@ struct event_base;
 struct metrics_registry;
 
 #define HTTP_MAX_BODY_DEFAULT        (64 * 1024)
+#define HTTP_MAX_BODY_LIMIT          (64u * 1024 * 1024) /* largest max_body accepted */
 #define HTTP_MAX_HEADERS_DEFAULT     (8 * 1024)
 #define HTTP_TIMEOUT_MS_DEFAULT      30000
 #define HTTP_MAX_CONNECTIONS_DEFAULT 1024

@@ -1069,12 +1069,16 @@ static void on_pending_timeout(evutil_socket_t fd, short what, void *arg)
 	leave(c, false);
 }
 
-/* Commands that would change the connection's state behind our back. */
+/*
+ * Commands that would change the connection's state behind our back; CLIENT
+ * REPLY OFF|SKIP would also shift every later reply to the wrong callback.
+ */
 static bool command_forbidden(const char *cmd, size_t len)
 {
 	static const char *const names[] = {
-		"subscribe",    "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
-		"sunsubscribe", "monitor",    "select",     "hello",       "reset",
+		"subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
+		"punsubscribe", "sunsubscribe", "monitor",    "select",
+		"hello",        "reset",        "quit",
 	};
 	const char *p = memchr(cmd, '\n', len), *name;
 	char *end;
@@ -1092,6 +1096,19 @@ static bool command_forbidden(const char *cmd, size_t len)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strlen(names[i]) == n && strncasecmp(name, names[i], n) == 0)
 			return true;
+	}
+	if (n == 6 && strncasecmp(name, "client", 6) == 0) {
+		/* the next argument: "\r\n$<len>\r\n<arg>" */
+		const char *q = name + n;
+		if (q + 3 >= cmd + len || q[2] != '$')
+			return false;
+		n = strtoul(q + 3, &end, 10);
+		if (end + 2 > cmd + len || *end != '\r')
+			return true;
+		q = end + 2;
+		if (n > (size_t)(cmd + len - q))
+			return true;
+		return n == 5 && strncasecmp(q, "reply", 5) == 0;
 	}
 	return false;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -963,6 +964,23 @@ START_TEST(test_listen)
 }
 END_TEST
 
+/* A body limit beyond HTTP_MAX_BODY_LIMIT is refused, the largest one works. */
+START_TEST(test_max_body_limit)
+{
+	struct http_server_options o = { .listen = "127.0.0.1:0" };
+	struct http_server *s = NULL;
+
+	o.max_body = (size_t)HTTP_MAX_BODY_LIMIT + 1;
+	ck_assert_int_eq(http_server_create(fx.base, &o, &s), -EINVAL);
+	ck_assert_ptr_null(s);
+	o.max_body = SIZE_MAX;
+	ck_assert_int_eq(http_server_create(fx.base, &o, &s), -EINVAL);
+	o.max_body = HTTP_MAX_BODY_LIMIT;
+	ck_assert_int_eq(http_server_create(fx.base, &o, &s), 0);
+	http_server_destroy(s);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -993,6 +1011,7 @@ Suite *make_suite(void)
 	tcase_add_test(srv, test_access_log);
 	tcase_add_test(srv, test_signals);
 	tcase_add_loop_test(srv, test_listen, 0, N(listen_cases));
+	tcase_add_test(srv, test_max_body_limit);
 	suite_add_tcase(s, srv);
 	return s;
 }

@@ -225,6 +225,11 @@ START_TEST(test_client_not_connected)
 	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "SELECT 3"), -EINVAL);
 	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "subscribe x"), -EINVAL);
 	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "MONITOR"), -EINVAL);
+	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "QUIT"), -EINVAL);
+	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "CLIENT REPLY OFF"), -EINVAL);
+	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "client Reply skip"), -EINVAL);
+	/* other CLIENT subcommands are fine (not connected here, hence -ENOTCONN) */
+	ck_assert_int_eq(redis_client_command(c, 0, count_cb, NULL, "CLIENT ID"), -ENOTCONN);
 	ck_assert_int_eq(redis_client_command(c, -1, count_cb, NULL, "GET k"), -EINVAL);
 	ck_assert_int_eq(redis_client_commandv(c, 0, count_cb, NULL, 0, NULL, NULL), -EINVAL);
 	/* a subscriber refuses commands */
