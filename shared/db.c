@@ -43,33 +43,51 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Where the passwords are in a postgresql:// URL. */
+/* A "password=" or "sslpassword=" parameter: the offset of its value, or 0. */
+static size_t secret_key_len(const char *p)
+{
+	if (has_prefix(p, "password="))
+		return 9;
+	if (has_prefix(p, "sslpassword="))
+		return 12;
+	return 0;
+}
+
+/*
+ * Where the passwords are in a postgresql:// URL. libpq takes the user
+ * information up to the first '@' before the first '/' (a '?' does not end
+ * it), and the password from the first ':' in it; this also covers any later
+ * '@' before the query, so that a password with an unencoded '@' stays hidden.
+ */
 static size_t url_password_spans(const char *dsn, size_t scheme_len, struct span *spans, size_t max)
 {
 	size_t n = 0;
 	const char *auth = dsn + scheme_len;
-	size_t auth_len = strcspn(auth, "/?");
-	const char *at = NULL;
+	size_t auth_len = strcspn(auth, "/");
+	const char *at = memchr(auth, '@', auth_len);
+	const char *query = auth;
 	const char *p;
 
-	for (p = auth; p < auth + auth_len; p++)
-		if (*p == '@')
-			at = p;
 	if (at) {
 		const char *colon = memchr(auth, ':', (size_t)(at - auth));
 
+		for (p = at + 1; p < auth + auth_len && *p != '?'; p++)
+			if (*p == '@')
+				at = p;
 		if (colon && n < max)
 			spans[n++] = (struct span){ (size_t)(colon + 1 - dsn),
 						    (size_t)(at - colon - 1) };
+		query = at + 1;
 	}
-	p = strchr(auth + auth_len, '?');
+	p = strchr(query, '?');
 	while (p && n < max) {
-		size_t plen;
+		size_t plen, klen;
 
 		p++;
 		plen = strcspn(p, "&");
-		if (has_prefix(p, "password=") && plen >= 9)
-			spans[n++] = (struct span){ (size_t)(p + 9 - dsn), plen - 9 };
+		klen = secret_key_len(p);
+		if (klen > 0 && plen >= klen)
+			spans[n++] = (struct span){ (size_t)(p + klen - dsn), plen - klen };
 		p = p[plen] ? p + plen : NULL;
 	}
 	return n;
@@ -115,7 +133,8 @@ static size_t kv_password_spans(const char *dsn, struct span *spans, size_t max)
 				p++;
 			}
 		}
-		if (key_len == 8 && strncmp(key, "password", 8) == 0)
+		if ((key_len == 8 && strncmp(key, "password", 8) == 0) ||
+		    (key_len == 11 && strncmp(key, "sslpassword", 11) == 0))
 			spans[n++] = (struct span){ (size_t)(val - dsn), (size_t)(p - val) };
 		if (*p == '\'')
 			p++;

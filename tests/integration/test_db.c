@@ -35,6 +35,13 @@ static const struct redact_case redact_cases[] = {
 	{ "host=db user=u password=hunter2 dbname=d", "host=db user=u password=xxxxx dbname=d" },
 	{ "password = 'hun ter\\'2' host=db", "password = 'xxxxx' host=db" },
 	{ "host=db dbname=d", "host=db dbname=d" },
+	/* libpq ends the user information at the first '@' before '/', not at '?' */
+	{ "postgresql://u:pa?ss@db:5432/ddns", "postgresql://u:xxxxx@db:5432/ddns" },
+	{ "postgresql://u:pa?ss@db", "postgresql://u:xxxxx@db" },
+	{ "postgresql://u:p@ss@db/ddns", "postgresql://u:xxxxx@db/ddns" },
+	{ "postgresql://u:pw@db?password=a@b", "postgresql://u:xxxxx@db?password=xxxxx" },
+	{ "postgresql://u@db/d?sslpassword=hunter2", "postgresql://u@db/d?sslpassword=xxxxx" },
+	{ "host=db sslpassword=hunter2 sslkey=k", "host=db sslpassword=xxxxx sslkey=k" },
 };
 
 START_TEST(test_redact)
@@ -171,6 +178,7 @@ START_TEST(test_connect_refused)
 	const char *dsns[] = {
 		"postgresql://u:hunter2@127.0.0.1:1/ddns",
 		"host=127.0.0.1 port=1 user=u password=hunter2 dbname=ddns",
+		"postgresql://u:hunter2?x@127.0.0.1:1/ddns", /* libpq: password "hunter2?x" */
 	};
 	struct db_error err;
 	PGconn *conn = (PGconn *)&err;
@@ -598,7 +606,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_exec_null_param);
 	tcase_add_loop_test(tc, test_exec_error, 0, sizeof(error_cases) / sizeof(error_cases[0]));
 	tcase_add_test(tc, test_exec_script);
-	tcase_add_loop_test(tc, test_connect_refused, 0, 2);
+	tcase_add_loop_test(tc, test_connect_refused, 0, 3);
 	tcase_add_test(tc, test_connect_sets_application_name);
 	suite_add_tcase(s, tc);
 
