@@ -138,7 +138,9 @@ void db_pool_destroy(struct db_pool *pool);
  * Queues one statement for the next free connection. @sql and @params are
  * copied. @timeout_ms covers the wait for a connection and the query; < 0
  * uses the pool default, 0 none. When it expires the query is cancelled
- * (PQcancel) and the callback gets -ETIMEDOUT; the connection stays usable.
+ * (PQcancel, on a thread of its own: it blocks) and the callback gets
+ * -ETIMEDOUT; the connection stays usable, and serves the next request only
+ * once the cancelled query ended and the cancel request is done with.
  * Returns 0 when accepted (the callback will be called once, never from inside
  * this function), or -EAGAIN / -ENOMEM (the callback is never called).
  */
