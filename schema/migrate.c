@@ -321,6 +321,14 @@ static int apply_one(PGconn *conn, const struct migration *m, struct db_error *e
 	r = db_exec_script(conn, m->sql, &e);
 	if (r < 0)
 		goto fail;
+	/* a COMMIT or ROLLBACK in the file would record it as applied outside
+	 * the transaction, whatever became of its changes */
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+		r = db_error_set(&e, -EINVAL,
+				 "it ended its transaction; remove BEGIN/COMMIT/ROLLBACK from the "
+				 "file (what ran before a COMMIT in it may be committed)");
+		goto fail;
+	}
 	r = db_exec(conn,
 		    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
 		    3, params, NULL, &e);

@@ -4,12 +4,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- errors and DSN redaction ----------------------------------------- */
 
@@ -43,33 +46,51 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Where the passwords are in a postgresql:// URL. */
+/* A "password=" or "sslpassword=" parameter: the offset of its value, or 0. */
+static size_t secret_key_len(const char *p)
+{
+	if (has_prefix(p, "password="))
+		return 9;
+	if (has_prefix(p, "sslpassword="))
+		return 12;
+	return 0;
+}
+
+/*
+ * Where the passwords are in a postgresql:// URL. libpq takes the user
+ * information up to the first '@' before the first '/' (a '?' does not end
+ * it), and the password from the first ':' in it; this also covers any later
+ * '@' before the query, so that a password with an unencoded '@' stays hidden.
+ */
 static size_t url_password_spans(const char *dsn, size_t scheme_len, struct span *spans, size_t max)
 {
 	size_t n = 0;
 	const char *auth = dsn + scheme_len;
-	size_t auth_len = strcspn(auth, "/?");
-	const char *at = NULL;
+	size_t auth_len = strcspn(auth, "/");
+	const char *at = memchr(auth, '@', auth_len);
+	const char *query = auth;
 	const char *p;
 
-	for (p = auth; p < auth + auth_len; p++)
-		if (*p == '@')
-			at = p;
 	if (at) {
 		const char *colon = memchr(auth, ':', (size_t)(at - auth));
 
+		for (p = at + 1; p < auth + auth_len && *p != '?'; p++)
+			if (*p == '@')
+				at = p;
 		if (colon && n < max)
 			spans[n++] = (struct span){ (size_t)(colon + 1 - dsn),
 						    (size_t)(at - colon - 1) };
+		query = at + 1;
 	}
-	p = strchr(auth + auth_len, '?');
+	p = strchr(query, '?');
 	while (p && n < max) {
-		size_t plen;
+		size_t plen, klen;
 
 		p++;
 		plen = strcspn(p, "&");
-		if (has_prefix(p, "password=") && plen >= 9)
-			spans[n++] = (struct span){ (size_t)(p + 9 - dsn), plen - 9 };
+		klen = secret_key_len(p);
+		if (klen > 0 && plen >= klen)
+			spans[n++] = (struct span){ (size_t)(p + klen - dsn), plen - klen };
 		p = p[plen] ? p + plen : NULL;
 	}
 	return n;
@@ -115,7 +136,8 @@ static size_t kv_password_spans(const char *dsn, struct span *spans, size_t max)
 				p++;
 			}
 		}
-		if (key_len == 8 && strncmp(key, "password", 8) == 0)
+		if ((key_len == 8 && strncmp(key, "password", 8) == 0) ||
+		    (key_len == 11 && strncmp(key, "sslpassword", 11) == 0))
 			spans[n++] = (struct span){ (size_t)(val - dsn), (size_t)(p - val) };
 		if (*p == '\'')
 			p++;
@@ -372,12 +394,13 @@ enum conn_state {
 struct db_conn {
 	struct db_pool *pool; /* borrowed: the owner */
 	PGconn *pg;           /* owned */
-	PGcancel *cancel;     /* owned */
 	enum conn_state state;
 	struct event *ev_io; /* owned; NULL when not watching */
 	int io_fd;
 	short io_what;
 	struct event *ev_timer;    /* owned: backoff, connect timeout, drain timeout */
+	struct event *ev_cancel;   /* owned; NULL unless a cancel request is on its way */
+	int cancel_fd;             /* owned with ev_cancel: the canceller says "done" here */
 	struct request *running;   /* owned while BUSY */
 	PGresult *result;          /* owned: the result kept for @running */
 	struct request_list queue; /* owned: requests queued on a lent connection */
@@ -498,14 +521,21 @@ static int watch(struct db_conn *conn, short what)
 	return 0;
 }
 
+static void cancel_forget(struct db_conn *conn)
+{
+	if (!conn->ev_cancel)
+		return;
+	event_free(conn->ev_cancel);
+	conn->ev_cancel = NULL;
+	close(conn->cancel_fd);
+	conn->cancel_fd = -1;
+}
+
 static void conn_close(struct db_conn *conn)
 {
 	unwatch(conn);
+	cancel_forget(conn);
 	evtimer_del(conn->ev_timer);
-	if (conn->cancel) {
-		PQfreeCancel(conn->cancel);
-		conn->cancel = NULL;
-	}
 	PQclear(conn->result);
 	conn->result = NULL;
 	PQfinish(conn->pg);
@@ -586,7 +616,7 @@ static void conn_connect_poll(struct db_conn *conn)
 		break;
 	case PGRES_POLLING_OK:
 		evtimer_del(conn->ev_timer);
-		if (PQsetnonblocking(conn->pg, 1) < 0 || !(conn->cancel = PQgetCancel(conn->pg))) {
+		if (PQsetnonblocking(conn->pg, 1) < 0) {
 			conn_connect_failed(conn, "could not set up the connection");
 			return;
 		}
@@ -725,7 +755,9 @@ static void conn_io(struct db_conn *conn, short what)
 	while (!PQisBusy(conn->pg)) {
 		res = PQgetResult(conn->pg);
 		if (!res) {
-			conn_query_done(conn);
+			/* a cancel request still on its way could hit the next query */
+			if (!conn->ev_cancel)
+				conn_query_done(conn);
 			return;
 		}
 		/* keep the first error, else the last result */
@@ -770,13 +802,86 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+struct cancel_job {
+	PGcancel *cancel; /* owned */
+	int fd;           /* owned: written to and closed when done */
+};
+
+/*
+ * PQcancel opens a new connection and waits for the server to close it: it
+ * blocks, for minutes when the server is unreachable, so it runs on a thread
+ * of its own, which owns everything it touches.
+ */
+static void *cancel_thread(void *arg)
+{
+	struct cancel_job *job = arg;
+	char buf[256];
+
+	if (!PQcancel(job->cancel, buf, sizeof(buf)))
+		log_debug(NULL, "could not cancel query: %s", buf);
+	PQfreeCancel(job->cancel);
+	(void)send(job->fd, "", 1, MSG_NOSIGNAL);
+	close(job->fd);
+	free(job);
+	return NULL;
+}
+
+static void cancel_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *conn = arg;
+
+	cancel_forget(conn);
+	if (conn->state == CONN_DRAINING && !PQisBusy(conn->pg))
+		conn_io(conn, EV_READ); /* the results may all be in already */
+}
+
+/* Asks the server to cancel the running query, without waiting. */
+static void conn_cancel(struct db_conn *conn)
+{
+	struct cancel_job *job = calloc(1, sizeof(*job));
+	int sv[2] = { -1, -1 };
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool attr_ok = false;
+
+	if (!job || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		goto fail;
+	job->cancel = PQgetCancel(conn->pg);
+	job->fd = sv[1];
+	conn->ev_cancel = event_new(conn->pool->base, sv[0], EV_READ, cancel_done_cb, conn);
+	if (!job->cancel || !conn->ev_cancel || event_add(conn->ev_cancel, NULL) < 0)
+		goto fail;
+	attr_ok = pthread_attr_init(&attr) == 0;
+	if (!attr_ok || pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_create(&thread, &attr, cancel_thread, job) != 0)
+		goto fail;
+	pthread_attr_destroy(&attr);
+	conn->cancel_fd = sv[0];
+	return;
+fail:
+	/* no cancel: the drain timeout reconnects if the query goes on */
+	log_debug(NULL, "could not start cancelling a query");
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
+	if (conn->ev_cancel) {
+		event_free(conn->ev_cancel);
+		conn->ev_cancel = NULL;
+	}
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (job)
+		PQfreeCancel(job->cancel);
+	free(job);
+}
+
 static void request_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct request *req = arg;
 	struct db_pool *pool = req->pool;
 	struct db_conn *conn = req->conn;
 	struct db_error err;
-	char buf[256];
 	struct timeval tv = ms_to_tv(DRAIN_TIMEOUT_MS);
 
 	switch (req->where) {
@@ -796,9 +901,7 @@ static void request_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn->running = NULL;
 		conn->state = CONN_DRAINING;
 		evtimer_add(conn->ev_timer, &tv);
-		/* blocking, but brief: the server is asked on a new connection */
-		if (!PQcancel(conn->cancel, buf, sizeof(buf)))
-			log_debug(NULL, "could not cancel query: %s", buf);
+		conn_cancel(conn);
 		db_error_set(&err, -ETIMEDOUT, "query timed out after %lld ms", req->timeout_ms);
 		break;
 	default:
@@ -966,6 +1069,7 @@ struct db_pool *db_pool_create(struct event_base *base, const struct db_pool_con
 		conn->pool = pool;
 		conn->state = CONN_DOWN;
 		conn->backoff_ms = pool->cfg.backoff_min_ms;
+		conn->cancel_fd = -1;
 		TAILQ_INIT(&conn->queue);
 		conn->ev_timer = evtimer_new(base, conn_timer_cb, conn);
 		if (!conn->ev_timer)

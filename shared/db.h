@@ -52,9 +52,10 @@ int db_error_set(struct db_error *err, int code, const char *fmt, ...)
 bool db_error_is(const struct db_error *err, const char *sqlstate);
 
 /*
- * Copies @dsn into @buf with its password replaced by "xxxxx": the password of
- * a URL's user information, a "password=" URL query parameter, or a
- * "password=" key of a key=value string. Always NUL-terminates; a DSN that does
+ * Copies @dsn into @buf with its passwords replaced by "xxxxx": the password of
+ * a URL's user information (found the way libpq finds it: a '?' in it does not
+ * end it), a "password=" or "sslpassword=" URL query parameter, or such a key of
+ * a key=value string. Always NUL-terminates; a DSN that does
  * not fit is cut. Returns @buf.
  */
 const char *db_dsn_redact(const char *dsn, char *buf, size_t size);
@@ -137,7 +138,9 @@ void db_pool_destroy(struct db_pool *pool);
  * Queues one statement for the next free connection. @sql and @params are
  * copied. @timeout_ms covers the wait for a connection and the query; < 0
  * uses the pool default, 0 none. When it expires the query is cancelled
- * (PQcancel) and the callback gets -ETIMEDOUT; the connection stays usable.
+ * (PQcancel, on a thread of its own: it blocks) and the callback gets
+ * -ETIMEDOUT; the connection stays usable, and serves the next request only
+ * once the cancelled query ended and the cancel request is done with.
  * Returns 0 when accepted (the callback will be called once, never from inside
  * this function), or -EAGAIN / -ENOMEM (the callback is never called).
  */

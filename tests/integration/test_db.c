@@ -2,12 +2,20 @@
 #include "tests/integration/testdb.h"
 #include "tests/unit/check_main.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *url;
 
@@ -35,6 +43,13 @@ static const struct redact_case redact_cases[] = {
 	{ "host=db user=u password=hunter2 dbname=d", "host=db user=u password=xxxxx dbname=d" },
 	{ "password = 'hun ter\\'2' host=db", "password = 'xxxxx' host=db" },
 	{ "host=db dbname=d", "host=db dbname=d" },
+	/* libpq ends the user information at the first '@' before '/', not at '?' */
+	{ "postgresql://u:pa?ss@db:5432/ddns", "postgresql://u:xxxxx@db:5432/ddns" },
+	{ "postgresql://u:pa?ss@db", "postgresql://u:xxxxx@db" },
+	{ "postgresql://u:p@ss@db/ddns", "postgresql://u:xxxxx@db/ddns" },
+	{ "postgresql://u:pw@db?password=a@b", "postgresql://u:xxxxx@db?password=xxxxx" },
+	{ "postgresql://u@db/d?sslpassword=hunter2", "postgresql://u@db/d?sslpassword=xxxxx" },
+	{ "host=db sslpassword=hunter2 sslkey=k", "host=db sslpassword=xxxxx sslkey=k" },
 };
 
 START_TEST(test_redact)
@@ -171,6 +186,7 @@ START_TEST(test_connect_refused)
 	const char *dsns[] = {
 		"postgresql://u:hunter2@127.0.0.1:1/ddns",
 		"host=127.0.0.1 port=1 user=u password=hunter2 dbname=ddns",
+		"postgresql://u:hunter2?x@127.0.0.1:1/ddns", /* libpq: password "hunter2?x" */
 	};
 	struct db_error err;
 	PGconn *conn = (PGconn *)&err;
@@ -578,6 +594,156 @@ START_TEST(test_pool_reconnect)
 }
 END_TEST
 
+/*
+ * A TCP proxy in front of the test server: the first connection is passed
+ * through; later ones (cancel requests) are accepted and held open for
+ * hold_ms, like a server that does not answer.
+ */
+struct proxy {
+	int lfd, port, hold_ms;
+	char host[256], pg_port[16];
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static int proxy_dial(const struct proxy *px)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int fd = -1;
+
+	if (getaddrinfo(px->host, px->pg_port, &hints, &ai) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static void *proxy_run(void *arg)
+{
+	struct proxy *px = arg;
+	int client = -1, server = -1, held[8], n_held = 0, i;
+	long long held_at[8];
+
+	while (!atomic_load(&px->stop)) {
+		struct pollfd pfd[3] = { { px->lfd, POLLIN, 0 },
+					 { client, POLLIN, 0 },
+					 { server, POLLIN, 0 } };
+		char buf[8192];
+
+		if (poll(pfd, 3, 20) < 0)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept(px->lfd, NULL, NULL);
+
+			if (fd >= 0 && client < 0) {
+				client = fd;
+				server = proxy_dial(px);
+			} else if (fd >= 0 && n_held < 8) {
+				held[n_held] = fd;
+				held_at[n_held++] = now_ms();
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+		for (i = 1; i <= 2; i++) {
+			ssize_t n;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write(i == 1 ? server : client, buf, (size_t)n) != n) {
+				close(client);
+				close(server);
+				client = server = -1;
+				break;
+			}
+		}
+		for (i = 0; i < n_held; i++)
+			if (held[i] >= 0 && now_ms() - held_at[i] >= px->hold_ms) {
+				close(held[i]);
+				held[i] = -1;
+			}
+	}
+	for (i = 0; i < n_held; i++)
+		if (held[i] >= 0)
+			close(held[i]);
+	if (client >= 0)
+		close(client);
+	if (server >= 0)
+		close(server);
+	return NULL;
+}
+
+/* Starts the proxy and writes a DSN through it into @dsn. */
+static void proxy_start(struct proxy *px, int hold_ms, char *dsn, size_t size)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	PGconn *probe = connect_or_fail();
+	const char *pass = PQpass(probe);
+
+	memset(px, 0, sizeof(*px));
+	px->hold_ms = hold_ms;
+	snprintf(px->host, sizeof(px->host), "%s", PQhost(probe));
+	snprintf(px->pg_port, sizeof(px->pg_port), "%s", PQport(probe));
+	ck_assert_msg(px->host[0] != '/', "the test server must listen on TCP");
+	px->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(px->lfd, 0);
+	ck_assert_int_eq(bind(px->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(px->lfd, 8), 0);
+	ck_assert_int_eq(getsockname(px->lfd, (struct sockaddr *)&sa, &len), 0);
+	px->port = ntohs(sa.sin_port);
+	snprintf(dsn, size,
+		 "host=127.0.0.1 port=%d user='%s' dbname='%s' password='%s' sslmode=disable "
+		 "gssencmode=disable",
+		 px->port, PQuser(probe), PQdb(probe), pass ? pass : "");
+	PQfinish(probe);
+	ck_assert_int_eq(pthread_create(&px->thread, NULL, proxy_run, px), 0);
+}
+
+static void proxy_stop(struct proxy *px)
+{
+	atomic_store(&px->stop, true);
+	pthread_join(px->thread, NULL);
+	close(px->lfd);
+}
+
+/* A cancel request that hangs must not stall the event loop. */
+START_TEST(test_pool_cancel_does_not_block)
+{
+	struct event_base *base = event_base_new();
+	struct outcome slow = { 0 }, after = { 0 };
+	struct proxy px;
+	struct db_pool *pool;
+	char dsn[1024];
+	int done = 0;
+	long long t0;
+
+	proxy_start(&px, 3000, dsn, sizeof(dsn));
+	pool = pool_or_fail(base, dsn, 1);
+	slow.done = after.done = &done;
+	t0 = now_ms();
+	ck_assert_int_eq(db_pool_query(pool, "SELECT pg_sleep(2)", 0, NULL, 200, on_result, &slow),
+			 0);
+	ck_assert_int_eq(db_pool_query(pool, "SELECT 'after'", 0, NULL, 8000, on_result, &after),
+			 0);
+	ck_assert_int_eq(run_until(base, &done, 2, 10000), 2);
+	ck_assert_int_eq(slow.code, -ETIMEDOUT);
+	ck_assert_msg(slow.at_ms - t0 < 1500, "timeout reported after %lld ms", slow.at_ms - t0);
+	/* the connection is reused only once the cancel request is done with */
+	ck_assert_msg(after.code == 0, "%s", after.msg);
+	ck_assert_str_eq(after.v0, "after");
+	db_pool_destroy(pool);
+	event_base_free(base);
+	proxy_stop(&px);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s;
@@ -598,7 +764,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_exec_null_param);
 	tcase_add_loop_test(tc, test_exec_error, 0, sizeof(error_cases) / sizeof(error_cases[0]));
 	tcase_add_test(tc, test_exec_script);
-	tcase_add_loop_test(tc, test_connect_refused, 0, 2);
+	tcase_add_loop_test(tc, test_connect_refused, 0, 3);
 	tcase_add_test(tc, test_connect_sets_application_name);
 	suite_add_tcase(s, tc);
 
@@ -613,6 +779,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_txn_failed_rollback_on_release);
 	tcase_add_test(tc, test_pool_destroy_pending);
 	tcase_add_test(tc, test_pool_reconnect);
+	tcase_add_test(tc, test_pool_cancel_does_not_block);
 	suite_add_tcase(s, tc);
 	return s;
 }
