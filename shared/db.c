@@ -1169,6 +1169,25 @@ static int request_create(struct db_pool *pool, enum req_kind kind, const char *
 	return 0;
 }
 
+/* Whether the pool takes one more request: -ECANCELED while destroyed, -EAGAIN when full. */
+static int pool_admit(const struct db_pool *pool)
+{
+	if (pool->destroying)
+		return -ECANCELED;
+	if (pool->n_queued >= pool->cfg.max_queue)
+		return -EAGAIN;
+	return 0;
+}
+
+/* Queues @req (ownership moves to the pool) and wakes the dispatcher. */
+static void enqueue(struct db_pool *pool, struct request *req)
+{
+	req->where = IN_POOL_QUEUE;
+	TAILQ_INSERT_TAIL(&pool->queue, req, link);
+	pool->n_queued++;
+	schedule_dispatch(pool);
+}
+
 int db_pool_query(struct db_pool *pool, const char *sql, int n_params, const char *const *params,
 		  long long timeout_ms, db_result_cb cb, void *arg)
 {
@@ -1177,19 +1196,15 @@ int db_pool_query(struct db_pool *pool, const char *sql, int n_params, const cha
 
 	if (!pool || !sql || !cb)
 		return -EINVAL;
-	if (pool->destroying)
-		return -ECANCELED;
-	if (pool->n_queued >= pool->cfg.max_queue)
-		return -EAGAIN;
+	r = pool_admit(pool);
+	if (r < 0)
+		return r;
 	r = request_create(pool, REQ_QUERY, sql, n_params, params, timeout_ms, &req);
 	if (r < 0)
 		return r;
 	req->cb = cb;
 	req->arg = arg;
-	req->where = IN_POOL_QUEUE;
-	TAILQ_INSERT_TAIL(&pool->queue, req, link);
-	pool->n_queued++;
-	schedule_dispatch(pool);
+	enqueue(pool, req);
 	return 0;
 }
 
@@ -1200,19 +1215,15 @@ int db_pool_acquire(struct db_pool *pool, long long timeout_ms, db_acquire_cb cb
 
 	if (!pool || !cb)
 		return -EINVAL;
-	if (pool->destroying)
-		return -ECANCELED;
-	if (pool->n_queued >= pool->cfg.max_queue)
-		return -EAGAIN;
+	r = pool_admit(pool);
+	if (r < 0)
+		return r;
 	r = request_create(pool, REQ_ACQUIRE, NULL, 0, NULL, timeout_ms, &req);
 	if (r < 0)
 		return r;
 	req->acb = cb;
 	req->arg = arg;
-	req->where = IN_POOL_QUEUE;
-	TAILQ_INSERT_TAIL(&pool->queue, req, link);
-	pool->n_queued++;
-	schedule_dispatch(pool);
+	enqueue(pool, req);
 	return 0;
 }
 
