@@ -1,0 +1,3 @@
+#include "shared/replica.h"
+
+/* Being written: see tasks/todo.md (issue 3). */
