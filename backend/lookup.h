@@ -1,0 +1,62 @@
+#pragma once
+
+/*
+ * The answer path: Redis replica (db0) first, PostgreSQL when Redis is
+ * unreachable or holds no complete replica, the serve-stale store when
+ * neither can answer. Implements struct source_ops (see source.h).
+ *
+ *   Redis {gen, json}  -> found (and stored as stale)
+ *   Redis {gen, ""}    -> absent: {"result":false} (and dropped from stale)
+ *   Redis nil          -> no complete replica: PostgreSQL
+ *   Redis down/timeout -> PostgreSQL
+ *   PostgreSQL failed  -> stale copy (TTLs capped) or failure (SERVFAIL)
+ *
+ * A failure is never turned into "absent". Zone lists fall back the same
+ * way, the last good list playing the stale copy. list (AXFR) reads
+ * PostgreSQL only.
+ */
+
+#include "backend/source.h"
+#include "backend/stale.h"
+#include "backend/stats.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct event_base;
+struct redis_client;
+struct db_pool;
+
+struct lookup_config {
+	const char *redis_url;     /* borrowed: replica (db0); NULL: no Redis */
+	const char *database_url;  /* borrowed: NULL: no PostgreSQL */
+	long long redis_timeout_ms;
+	long long db_timeout_ms;
+	unsigned db_pool_size;
+	size_t stale_entries, stale_bytes;
+	long long stale_ttl_cap;   /* seconds */
+	long long stale_max_age_ms; /* 0: no limit */
+	size_t list_max_records;
+};
+
+struct lookup;
+
+extern const struct source_ops lookup_source_ops;
+
+/*
+ * Creates the stores on @base (borrowed) and starts connecting. @stats is
+ * borrowed and may be NULL. Returns 0, -EINVAL (bad URL), -ENOMEM.
+ */
+int lookup_create(struct event_base *base, const struct lookup_config *cfg,
+		  struct backend_stats *stats, struct lookup **ret);
+/* Completes every pending operation and frees; NULL-safe. Run the loop a turn afterwards. */
+void lookup_destroy(struct lookup *l);
+
+/* TTL cap of stale answers (reloadable). */
+void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
+
+/* Forgets the stale answers of @name and below (purge notices). */
+void lookup_stale_drop(struct lookup *l, const char *name);
+
+/* Readiness: Redis connected with a complete replica, or PostgreSQL reachable. */
+bool lookup_ready(struct lookup *l, json_t *checks);

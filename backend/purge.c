@@ -1,0 +1,284 @@
+/* Purge notices → serve-stale drops and PowerDNS cache flushes. */
+
+#include "backend/purge.h"
+#include "shared/dnsname.h"
+#include "shared/log.h"
+#include "shared/redis.h"
+#include "shared/replica.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct flush {
+	struct purge *p; /* borrowed */
+	struct flush *prev, *next;
+	bool again; /* another notice came while this one was in flight */
+	char name[DNSNAME_SIZE];
+};
+
+struct purge {
+	struct event_base *base;
+	struct lookup *lookup;       /* borrowed */
+	struct backend_stats *stats; /* borrowed */
+	struct redis_client *sub;    /* owned */
+	struct evhttp_connection *http; /* owned; NULL: no API */
+	char *host, *path, *key;     /* owned */
+	struct flush *flushes;       /* owned list */
+	unsigned n_flushes;
+	bool connected_once;
+	bool skip_logged;
+};
+
+static void flush_send(struct flush *f);
+
+static void flush_free(struct flush *f)
+{
+	struct purge *p = f->p;
+
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		p->flushes = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	p->n_flushes--;
+	free(f);
+}
+
+static void on_flushed(struct evhttp_request *req, void *arg)
+{
+	struct flush *f = arg;
+	struct purge *p = f->p;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+
+	if (code == 200) {
+		if (p->stats)
+			metric_inc(p->stats->purges);
+		log_debug(NULL, "flushed \"%s\" from the pdns caches", f->name);
+	} else {
+		if (p->stats)
+			metric_inc(p->stats->purge_errors);
+		log_warn(NULL, "could not flush \"%s\" from the pdns caches: %s", f->name,
+			 code ? "unexpected status" : "no answer");
+		if (code)
+			log_warn(NULL, "pdns api answered status %d", code);
+	}
+	if (f->again) {
+		f->again = false;
+		flush_send(f);
+		return;
+	}
+	flush_free(f);
+}
+
+static void flush_send(struct flush *f)
+{
+	struct purge *p = f->p;
+	struct evhttp_request *req = evhttp_request_new(on_flushed, f);
+	struct evkeyvalq *h;
+	char uri[DNSNAME_SIZE + 512];
+
+	if (!req)
+		goto fail;
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", p->host);
+	evhttp_add_header(h, "X-API-Key", p->key);
+	evhttp_add_header(h, "Content-Length", "0");
+	snprintf(uri, sizeof(uri), "%s/api/v1/servers/localhost/cache/flush?domain=%s", p->path,
+		 f->name);
+	/* on failure evhttp frees @req itself */
+	if (evhttp_make_request(p->http, req, EVHTTP_REQ_PUT, uri) < 0)
+		goto fail;
+	return;
+fail:
+	if (p->stats)
+		metric_inc(p->stats->purge_errors);
+	log_warn(NULL, "could not send the flush of \"%s\" to the pdns api", f->name);
+	flush_free(f);
+}
+
+static void flush_name(struct purge *p, const char *name)
+{
+	struct flush *f;
+
+	if (!p->http) {
+		if (!p->skip_logged)
+			log_info(NULL, "pdns_api_url or pdns_api_key not set: not flushing pdns "
+				       "caches on purge notices");
+		p->skip_logged = true;
+		return;
+	}
+	for (f = p->flushes; f; f = f->next) {
+		if (strcmp(f->name, name) == 0) {
+			f->again = true;
+			return;
+		}
+	}
+	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
+		if (p->stats)
+			metric_inc(p->stats->purge_errors);
+		log_warn(NULL, "too many cache flushes in flight, dropping the one of \"%s\"",
+			 name);
+		return;
+	}
+	if (!(f = calloc(1, sizeof(*f))))
+		return;
+	f->p = p;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->next = p->flushes;
+	if (p->flushes)
+		p->flushes->prev = f;
+	p->flushes = f;
+	p->n_flushes++;
+	flush_send(f);
+}
+
+void purge_notice(struct purge *p, const char *msg, size_t len)
+{
+	char raw[DNSNAME_SIZE + 1], name[DNSNAME_SIZE];
+
+	if (len == 0 || len >= sizeof(raw) || memchr(msg, '\0', len)) {
+		log_warn(NULL, "ignoring a purge notice that is not a name");
+		return;
+	}
+	memcpy(raw, msg, len);
+	raw[len] = '\0';
+	if (dnsname_normalize(raw, DNSNAME_WILDCARD, name, NULL) < 0) {
+		log_warn(NULL, "ignoring a purge notice that is not a name");
+		return;
+	}
+	if (p->lookup)
+		lookup_stale_drop(p->lookup, name);
+	flush_name(p, name);
+}
+
+static void on_message(struct redis_client *c, const char *channel, const char *msg, size_t len,
+		       void *arg)
+{
+	purge_notice(arg, msg, len);
+}
+
+static void on_sub_connect(struct redis_client *c, void *arg)
+{
+	struct purge *p = arg;
+
+	if (p->connected_once) {
+		log_info(NULL, "purge channel resubscribed: flushing every pdns cache, notices "
+			       "may have been lost");
+		flush_name(p, ".");
+	}
+	p->connected_once = true;
+}
+
+static int api_setup(struct purge *p, const char *url, const char *key)
+{
+	struct evhttp_uri *u = evhttp_uri_parse(url);
+	const char *scheme, *host, *path;
+	int port, r = -EINVAL;
+
+	if (!u)
+		goto out;
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	path = evhttp_uri_get_path(u);
+	port = evhttp_uri_get_port(u);
+	if (!scheme || strcmp(scheme, "http") != 0 || !host || !*host)
+		goto out;
+	if (port < 0)
+		port = 80;
+	r = -ENOMEM;
+	p->host = strdup(host);
+	p->path = strdup(path ? path : "");
+	p->key = strdup(key);
+	if (!p->host || !p->path || !p->key)
+		goto out;
+	/* no trailing slash: the API path is appended */
+	while (*p->path && p->path[strlen(p->path) - 1] == '/')
+		p->path[strlen(p->path) - 1] = '\0';
+	p->http = evhttp_connection_base_new(p->base, NULL, p->host, (unsigned short)port);
+	if (!p->http)
+		goto out;
+	evhttp_connection_set_timeout(p->http, PURGE_TIMEOUT_S);
+	evhttp_connection_set_retries(p->http, 0);
+	r = 0;
+out:
+	if (u)
+		evhttp_uri_free(u);
+	return r;
+}
+
+int purge_create(struct event_base *base, const struct purge_config *cfg, struct lookup *lookup,
+		 struct backend_stats *stats, struct purge **ret)
+{
+	struct purge *p = calloc(1, sizeof(*p));
+	struct redis_url url = { 0 };
+	const char *reason = NULL;
+	int r = -ENOMEM;
+
+	if (!p)
+		return -ENOMEM;
+	p->base = base;
+	p->lookup = lookup;
+	p->stats = stats;
+	if (cfg->api_url && *cfg->api_url && cfg->api_key && *cfg->api_key) {
+		r = api_setup(p, cfg->api_url, cfg->api_key);
+		if (r < 0) {
+			log_error(NULL, "invalid pdns_api_url: expected http://HOST:PORT");
+			goto fail;
+		}
+	}
+	if (cfg->redis_url) {
+		struct redis_client_opts opts = {
+			.backoff_max_ms = 2000,
+			.on_connect = on_sub_connect,
+			.arg = p,
+			.name = "redis-purge",
+		};
+
+		r = redis_url_parse(cfg->redis_url, &url, &reason);
+		if (r < 0) {
+			log_error(NULL, "invalid redis_pubsub_url: %s",
+				  reason ? reason : strerror(-r));
+			goto fail;
+		}
+		p->sub = redis_client_create(base, &url, &opts);
+		redis_url_finish(&url);
+		r = -ENOMEM;
+		if (!p->sub)
+			goto fail;
+		r = redis_client_subscribe(p->sub, REPLICA_PURGE_CHANNEL, on_message, p);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = p;
+	return 0;
+fail:
+	purge_destroy(p);
+	return r;
+}
+
+void purge_destroy(struct purge *p)
+{
+	if (!p)
+		return;
+	redis_client_destroy(p->sub);
+	if (p->http)
+		evhttp_connection_free(p->http); /* drops queued requests without callbacks */
+	while (p->flushes)
+		flush_free(p->flushes);
+	free(p->host);
+	free(p->path);
+	free(p->key);
+	free(p);
+}
+
+unsigned purge_in_flight(const struct purge *p)
+{
+	return p->n_flushes;
+}
