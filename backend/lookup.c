@@ -18,17 +18,17 @@
 #define READY_PROBE_MS 2000
 
 struct lookup {
-	struct event_base *base;     /* borrowed */
-	struct backend_stats *stats; /* borrowed; may be NULL */
-	struct redis_client *redis;  /* owned; NULL without Redis */
-	struct db_pool *db;          /* owned; NULL without PostgreSQL */
-	struct stale *stale;         /* owned */
-	struct event *probe;         /* owned */
-	struct lookup_config cfg;    /* strings not kept */
+	struct event_base *base;            /* borrowed */
+	struct backend_stats *stats;        /* borrowed; may be NULL */
+	struct redis_client *redis;         /* owned; NULL without Redis */
+	struct db_pool *db;                 /* owned; NULL without PostgreSQL */
+	struct stale *stale;                /* owned */
+	struct event *probe;                /* owned */
+	struct lookup_config cfg;           /* strings not kept */
 	char lookup_sha[48], zones_sha[48]; /* "" until SCRIPT LOAD answered */
 	char *zones_last;                   /* owned: the last good zone list */
 	size_t zones_last_len;
-	bool replica_complete; /* as last seen on Redis */
+	bool replica_complete;          /* as last seen on Redis */
 	bool redis_failing, db_failing; /* log transitions only */
 	bool closing;
 };
@@ -152,8 +152,7 @@ static void on_pg_name(PGresult *res, const struct db_error *err, void *arg)
 	if (l->stats)
 		metric_inc(l->stats->pg_fallbacks);
 	if (op->found) {
-		(void)stale_put(l->stale, op->name, op->value, strlen(op->value),
-				source_now_ms());
+		(void)stale_put(l->stale, op->name, op->value, strlen(op->value), source_now_ms());
 		stats_stale(l);
 		op_done(op, SOURCE_FOUND, op->value, strlen(op->value), NULL);
 	} else {
@@ -248,8 +247,7 @@ static void pg_start(struct op *op)
 static void redis_failed(struct lookup *l, const char *msg)
 {
 	if (!l->redis_failing)
-		log_warn(NULL, "redis replica lookup failed, falling back to postgresql: %s",
-			 msg);
+		log_warn(NULL, "redis replica lookup failed, falling back to postgresql: %s", msg);
 	l->redis_failing = true;
 }
 
@@ -562,8 +560,8 @@ static void on_list_names(PGresult *res, const struct db_error *err, void *arg)
 
 /* ---- source_ops -------------------------------------------------------- */
 
-static struct op *op_new(struct lookup *l, enum op_kind kind, const char *name,
-			 int64_t deadline_ms, source_done_fn cb, void *arg)
+static struct op *op_new(struct lookup *l, enum op_kind kind, const char *name, int64_t deadline_ms,
+			 source_done_fn cb, void *arg)
 {
 	struct op *op = calloc(1, sizeof(*op));
 
@@ -600,8 +598,7 @@ static int src_zones(void *ctx, int64_t deadline_ms, source_done_fn cb, void *ar
 	return 0;
 }
 
-static int src_list(void *ctx, const char *zone, int64_t deadline_ms, source_done_fn cb,
-		    void *arg)
+static int src_list(void *ctx, const char *zone, int64_t deadline_ms, source_done_fn cb, void *arg)
 {
 	struct lookup *l = ctx;
 	struct op *op;
@@ -698,7 +695,8 @@ int lookup_create(struct event_base *base, const struct lookup_config *cfg,
 
 		if (!(l->db = db_pool_create(base, &dc))) {
 			r = -EINVAL;
-			log_error(NULL, "could not create the postgresql pool (check database_url)");
+			log_error(NULL,
+				  "could not create the postgresql pool (check database_url)");
 			goto fail;
 		}
 	}
@@ -747,11 +745,13 @@ bool lookup_ready(struct lookup *l, json_t *checks)
 	bool db_ok = l->db && db_pool_n_ready(l->db) > 0;
 
 	json_object_set_new(checks, "redis",
-			    json_string(!l->redis			     ? "not configured"
+			    json_string(!l->redis                           ? "not configured"
 					: !redis_client_connected(l->redis) ? "down"
-					: l->replica_complete		     ? "ok"
-									     : "replica incomplete"));
+					: l->replica_complete               ? "ok"
+							      : "replica incomplete"));
 	json_object_set_new(checks, "postgres",
-			    json_string(!l->db ? "not configured" : db_ok ? "ok" : "down"));
+			    json_string(!l->db  ? "not configured"
+					: db_ok ? "ok"
+						: "down"));
 	return redis_ok || db_ok;
 }

@@ -28,13 +28,13 @@ struct redis_client;
 struct db_pool;
 
 struct lookup_config {
-	const char *redis_url;     /* borrowed: replica (db0); NULL: no Redis */
-	const char *database_url;  /* borrowed: NULL: no PostgreSQL */
+	const char *redis_url;    /* borrowed: replica (db0); NULL: no Redis */
+	const char *database_url; /* borrowed: NULL: no PostgreSQL */
 	long long redis_timeout_ms;
 	long long db_timeout_ms;
 	unsigned db_pool_size;
 	size_t stale_entries, stale_bytes;
-	long long stale_ttl_cap;   /* seconds */
+	long long stale_ttl_cap;    /* seconds */
 	long long stale_max_age_ms; /* 0: no limit */
 	size_t list_max_records;
 };

@@ -90,10 +90,10 @@ static const struct config_key keys[] = {
 	  .help = "PowerDNS HTTP API for cache flushes; empty: no flushes" },
 	{ KEY(pdns_api_key), .env = "DDNS_PDNS_API_KEY", .type = CONFIG_STR, .def = NULL,
 	  .secret = true, .help = "X-API-Key of the PowerDNS HTTP API; unset: no flushes" },
-	{ KEY(listen), .env = "DDNS_BACKEND_LISTEN", .type = CONFIG_STR,
-	  .def = "127.0.0.1:9101", .help = "address of /healthz, /readyz and /metrics" },
-	{ KEY(request_deadline), .type = CONFIG_DURATION, .def = "1500ms", .min = 50,
-	  .max = 1900, .reloadable = true,
+	{ KEY(listen), .env = "DDNS_BACKEND_LISTEN", .type = CONFIG_STR, .def = "127.0.0.1:9101",
+	  .help = "address of /healthz, /readyz and /metrics" },
+	{ KEY(request_deadline), .type = CONFIG_DURATION, .def = "1500ms", .min = 50, .max = 1900,
+	  .reloadable = true,
 	  .help = "deadline of one request, below pdns's 2 s timeout; then SERVFAIL (or a stale "
 		  "answer)" },
 	{ KEY(redis_timeout), .type = CONFIG_DURATION, .def = "300ms", .min = 10, .max = 1900,
@@ -302,7 +302,8 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			log_error(NULL, "could not listen on \"%s\": %s%s", app.cfg.socket,
 				  strerror(-r),
-				  r == -EADDRINUSE ? " (another ddns-backend is running there)" : "");
+				  r == -EADDRINUSE ? " (another ddns-backend is running there)"
+						   : "");
 			goto out;
 		}
 	}

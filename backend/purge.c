@@ -24,12 +24,12 @@ struct flush {
 
 struct purge {
 	struct event_base *base;
-	struct lookup *lookup;       /* borrowed */
-	struct backend_stats *stats; /* borrowed */
-	struct redis_client *sub;    /* owned */
+	struct lookup *lookup;          /* borrowed */
+	struct backend_stats *stats;    /* borrowed */
+	struct redis_client *sub;       /* owned */
 	struct evhttp_connection *http; /* owned; NULL: no API */
-	char *host, *path, *key;     /* owned */
-	struct flush *flushes;       /* owned list */
+	char *host, *path, *key;        /* owned */
+	struct flush *flushes;          /* owned list */
 	unsigned n_flushes;
 	bool connected_once;
 	bool skip_logged;

@@ -23,11 +23,11 @@
 struct conn;
 
 struct server {
-	struct event_base *base;          /* borrowed */
-	struct evconnlistener *listener;  /* owned; NULL when not listening */
-	char *socket_path;                /* owned; NULL without a listener */
-	struct server_opts opts;          /* strings borrowed as documented */
-	struct conn *conns;               /* owned list */
+	struct event_base *base;         /* borrowed */
+	struct evconnlistener *listener; /* owned; NULL when not listening */
+	char *socket_path;               /* owned; NULL without a listener */
+	struct server_opts opts;         /* strings borrowed as documented */
+	struct conn *conns;              /* owned list */
 	unsigned n_conns;
 	unsigned long next_id;
 	bool shutting_down;
@@ -43,7 +43,7 @@ struct conn {
 	struct server *srv;      /* borrowed */
 	struct bufferevent *bev; /* owned */
 	struct conn *prev, *next;
-	struct req *cur;         /* the request in flight; owned jointly, see struct req */
+	struct req *cur; /* the request in flight; owned jointly, see struct req */
 	char id[24];
 	bool closing;    /* close once the output is written */
 	bool processing; /* process_input() is on the stack */
@@ -296,7 +296,7 @@ static void req_start(struct conn *c, struct req *q)
 		q->pending = false;
 		if (q->conn == c && !q->answered)
 			conn_reply_error(c, r == -ENOTCONN ? "store not configured"
-							    : "could not start the request");
+							   : "could not start the request");
 	}
 }
 
@@ -463,7 +463,8 @@ int server_adopt(struct server *srv, int fd)
 
 	if (srv->shutting_down || srv->n_conns >= srv->opts.max_connections) {
 		if (!srv->refused_logged)
-			log_warn(NULL, "refusing a connection: %u connections open (max_connections)",
+			log_warn(NULL,
+				 "refusing a connection: %u connections open (max_connections)",
 				 srv->n_conns);
 		srv->refused_logged = true;
 		close(fd);
@@ -551,9 +552,9 @@ static int listen_unix(struct server *srv, const char *path)
 	if (r < 0)
 		return r;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	srv->listener = evconnlistener_new_bind(
-		srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
-		(struct sockaddr *)&sa, (int)sizeof(sa));
+	srv->listener = evconnlistener_new_bind(srv->base, on_accept, srv,
+						LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+						(struct sockaddr *)&sa, (int)sizeof(sa));
 	if (!srv->listener)
 		return errno ? -errno : -EIO;
 	evconnlistener_set_error_cb(srv->listener, on_accept_error);

@@ -27,10 +27,10 @@ struct server_opts {
 	unsigned socket_mode;    /* e.g. 0660 */
 	size_t max_line;         /* bytes of a request line without its newline */
 	unsigned max_connections;
-	long long deadline_ms;      /* per request */
+	long long deadline_ms;        /* per request */
 	const struct source_ops *ops; /* borrowed */
-	void *ctx;                  /* borrowed; passed to @ops */
-	struct backend_stats *stats; /* borrowed; may be NULL */
+	void *ctx;                    /* borrowed; passed to @ops */
+	struct backend_stats *stats;  /* borrowed; may be NULL */
 };
 
 /*

@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct entry {
-	struct entry *hnext;             /* hash chain */
+	struct entry *hnext;               /* hash chain */
 	struct entry *lru_prev, *lru_next; /* most recent at the head */
 	uint64_t hash;
 	int64_t stored_ms;

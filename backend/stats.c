@@ -4,9 +4,9 @@
 
 #include <string.h>
 
-static const double latency_buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-					  0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-					  1,      1.5,     2 };
+static const double latency_buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+					  0.005,  0.01,    0.025,  0.05,  0.1,
+					  0.25,   0.5,     1,      1.5,   2 };
 
 void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 {
@@ -19,8 +19,7 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 	req = metrics_counter_vec(reg, "ddns_backend_requests_total",
 				  "Remote-backend requests by method.", labels, 1);
 	for (int m = 0; m < PROTO_METHOD_COUNT; m++)
-		st->requests[m] =
-			metric_with(req, (const char *const[]){ proto_method_name(m) });
+		st->requests[m] = metric_with(req, (const char *const[]){ proto_method_name(m) });
 	st->redis_hits = metrics_counter(reg, "ddns_backend_redis_hits_total",
 					 "Lookups answered by the Redis replica.");
 	st->redis_misses =
@@ -36,8 +35,8 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 					       "Requests that reached their deadline.");
 	st->bad_requests = metrics_counter(reg, "ddns_backend_bad_requests_total",
 					   "Unparsable or over-long request lines.");
-	st->connections = metrics_gauge(reg, "ddns_backend_connections",
-					"Open remote-backend connections.");
+	st->connections =
+		metrics_gauge(reg, "ddns_backend_connections", "Open remote-backend connections.");
 	st->latency = metrics_histogram(reg, "ddns_backend_request_duration_seconds",
 					"Time from a request to its reply.", latency_buckets,
 					sizeof(latency_buckets) / sizeof(latency_buckets[0]));

@@ -10,18 +10,18 @@
 
 struct backend_stats {
 	struct metric *requests[PROTO_METHOD_COUNT]; /* by method */
-	struct metric *redis_hits;      /* answered by the Redis replica (found or absent) */
-	struct metric *redis_misses;    /* no complete replica, or Redis failed */
-	struct metric *pg_fallbacks;    /* answered by PostgreSQL */
-	struct metric *stale_served;    /* answered from the serve-stale store */
-	struct metric *errors;          /* error replies (SERVFAIL) */
+	struct metric *redis_hits;   /* answered by the Redis replica (found or absent) */
+	struct metric *redis_misses; /* no complete replica, or Redis failed */
+	struct metric *pg_fallbacks; /* answered by PostgreSQL */
+	struct metric *stale_served; /* answered from the serve-stale store */
+	struct metric *errors;       /* error replies (SERVFAIL) */
 	struct metric *deadline_expired;
-	struct metric *bad_requests;    /* unparsable or over-long lines */
-	struct metric *connections;     /* gauge: open connections */
-	struct metric *latency;         /* histogram: seconds from request to reply */
-	struct metric *purges;          /* cache flushes sent to pdns */
+	struct metric *bad_requests; /* unparsable or over-long lines */
+	struct metric *connections;  /* gauge: open connections */
+	struct metric *latency;      /* histogram: seconds from request to reply */
+	struct metric *purges;       /* cache flushes sent to pdns */
 	struct metric *purge_errors;
-	struct metric *stale_entries;   /* gauge */
+	struct metric *stale_entries; /* gauge */
 };
 
 /* Registers every metric in @reg; fields stay NULL when registration fails. */
