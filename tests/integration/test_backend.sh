@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# ddns-backend behind a real PowerDNS: a fresh migrated database (from the
+# harness's PostgreSQL, reached through a TCP relay this test can cut), a
+# private Redis (which this test can stop), the daemon and pdns_server with
+# its caches off, questions asked with dig. Answers from the Redis replica,
+# then from PostgreSQL, then with both gone: stale answers or SERVFAIL, never
+# NXDOMAIN. Prints TAP. Usage: test_backend.sh BUILDDIR
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$root/scripts/lib/servers.sh"
+build=${1:?usage: $0 BUILDDIR}
+backend=$build/backend/ddns-backend
+migrate=$build/schema/ddns-migrate
+
+if [ -z "${DDNS_TEST_DATABASE_URL:-}" ]; then
+	echo "1..0 # SKIP DDNS_TEST_DATABASE_URL not set (run under tests/harness/with-servers)"
+	exit 0
+fi
+
+tmp=$(mktemp -d /tmp/ddns-backend.XXXXXX)
+dbname=ddns_backend_test_$$
+admin=$DDNS_TEST_DATABASE_URL
+pg_hostport=${admin#postgresql://*@}
+pg_hostport=${pg_hostport%%/*}
+pg_port=${pg_hostport##*:}
+relay_port=$(free_port)
+redis_port=$(free_port)
+dns_port=$(free_port)
+api_port=$(free_port)
+http_port=$(free_port)
+key=test-key-$RANDOM$RANDOM
+sock=$tmp/backend.sock
+
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+notok() {
+	n=$((n + 1))
+	echo "not ok $n - $1"
+	failed=1
+}
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then
+		ok "$desc"
+	else
+		notok "$desc"
+		sed 's/^/# /' "$tmp/out" | head -30
+	fi
+}
+
+cleanup() {
+	stop_pid "$tmp/pdns/pdns.pid"
+	stop_pid "$tmp/backend.pid"
+	stop_pid "$tmp/relay.pid"
+	stop_pid "$tmp/redis/redis.pid"
+	psql "$admin" -qAtc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1
+	if [ "$failed" -ne 0 ]; then
+		for f in "$tmp/backend.log" "$tmp/pdns/pdns.log"; do
+			[ -f "$f" ] && tail -20 "$f" | sed "s|^|# $(basename "$f"): |"
+		done
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# A TCP relay to PostgreSQL that this test can kill to make it unreachable.
+cat >"$tmp/relay.py" <<'PY'
+import asyncio, sys
+lport, rport = int(sys.argv[1]), int(sys.argv[2])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    except Exception:
+        pass
+    finally:
+        w.close()
+async def handle(r, w):
+    try:
+        ur, uw = await asyncio.open_connection('127.0.0.1', rport)
+    except Exception:
+        w.close()
+        return
+    asyncio.ensure_future(pipe(r, uw))
+    asyncio.ensure_future(pipe(ur, w))
+async def main():
+    srv = await asyncio.start_server(handle, '127.0.0.1', lport)
+    async with srv:
+        await srv.serve_forever()
+asyncio.run(main())
+PY
+
+# A remote-backend client: one request line per argument, the reply lines out.
+cat >"$tmp/ask.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+f = s.makefile('rwb')
+for line in sys.argv[2:]:
+    f.write(line.encode() + b'\n')
+    f.flush()
+    sys.stdout.write(f.readline().decode())
+PY
+ask() {
+	python3 "$tmp/ask.py" "$sock" "$@"
+}
+
+rcli() {
+	redis-cli -h 127.0.0.1 -p "$redis_port" "$@"
+}
+
+# dig +norec @pdns NAME TYPE: the whole output
+q() {
+	dig +norec +time=2 +tries=1 @127.0.0.1 -p "$dns_port" "$@"
+}
+status_is() { # status NAME TYPE
+	local want=$1
+	shift
+	q "$@" | tee /dev/stderr | grep -q "status: $want"
+}
+answer_has() { # REGEX NAME TYPE
+	local re=$1
+	shift
+	q "$@" | tee /dev/stderr | grep -v '^;' | grep -Eq "$re"
+}
+metric() {
+	curl -fsS --max-time 2 "http://127.0.0.1:$http_port/metrics" | awk -v m="$1" '$1 == m {print $2}'
+}
+metric_positive() {
+	local v
+	v=$(metric "$1")
+	echo "$1 = ${v:-absent}"
+	[ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'
+}
+wait_metric() {
+	local i
+	for i in $(seq 1 50); do
+		metric_positive "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	metric_positive "$1"
+}
+
+
+# ---- setup ------------------------------------------------------------------
+python3 "$tmp/relay.py" "$relay_port" "$pg_port" >"$tmp/relay.log" 2>&1 &
+echo $! >"$tmp/relay.pid"
+redis_start "$tmp/redis" "$redis_port" --save '' --appendonly no
+psql "$admin" -qAtc "CREATE DATABASE $dbname" >/dev/null || die "could not create $dbname"
+db="postgresql://postgres@127.0.0.1:$relay_port/$dbname"
+for i in $(seq 1 50); do
+	psql "$db" -qAtc 'select 1' >/dev/null 2>&1 && break
+	sleep 0.1
+done
+check "the database is migrated and seeded" \
+	env -i PATH="$PATH" DDNS_DATABASE_URL="$db" DDNS_BASE_ZONES=dyn.test. \
+	sh -c "'$migrate' up && '$migrate' seed"
+psql "$db" -v ON_ERROR_STOP=1 -qAt >"$tmp/out" 2>&1 <<'SQL' || die "could not insert records"
+INSERT INTO records (zone_id, name, type, content, ttl)
+SELECT id, r.name, r.type, r.content, 300 FROM zones,
+ (VALUES ('www.dyn.test.', 'A', '192.0.2.1'),
+         ('www.dyn.test.', 'TXT', '"hello"'),
+         ('a.b.dyn.test.', 'A', '192.0.2.2')) AS r(name, type, content)
+WHERE zones.name = 'dyn.test.';
+SQL
+
+DDNS_REDIS_DNS_URL=redis://127.0.0.1:$redis_port/0 \
+	DDNS_REDIS_STREAM_URL=redis://127.0.0.1:$redis_port/1 \
+	DDNS_DATABASE_URL=$db DDNS_PDNS_API_URL=http://127.0.0.1:$api_port DDNS_PDNS_API_KEY=$key \
+	DDNS_BACKEND_LISTEN=127.0.0.1:$http_port DDNS_LOG_FORMAT=logfmt \
+	daemon_start "$tmp/backend.pid" "$tmp/backend.log" "$backend" --socket "$sock" \
+	--socket-mode 0666 --db-timeout 500ms --redis-timeout 200ms
+check "ddns-backend creates its socket" wait_file "$sock" 10
+pdns_start "$tmp/pdns" "$dns_port" "$api_port" "$sock" "$key" \
+	--cache-ttl=0 --query-cache-ttl=0 --negquery-cache-ttl=0
+check "pdns answers the zone (zone list from PostgreSQL: no replica yet)" \
+	wait_dns "$dns_port" dyn.test. 15
+
+# ---- no replica: PostgreSQL -------------------------------------------------
+check "apex SOA from PostgreSQL, authoritative" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port dyn.test. SOA | grep -E 'flags:[^;]* aa[ ;]' && dig +norec @127.0.0.1 -p $dns_port dyn.test. SOA | grep -q 'ANSWER: 1,'"
+check "A from PostgreSQL" answer_has '192\.0\.2\.1' www.dyn.test. A
+check "an empty non-terminal is NOERROR, not NXDOMAIN" status_is NOERROR b.dyn.test. A
+
+# ---- the replica, written by hand as ddns-cache would ------------------------
+# The answers ddns-backend renders from PostgreSQL are the replica's values
+# (one renderer); www gets another address so that the source shows.
+write_replica() {
+	local name v
+	for name in dyn.test. ns1.dyn.test. www.dyn.test. a.b.dyn.test. b.dyn.test.; do
+		v=$(ask "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":\"$name\"}}") || return 1
+		v=${v#'{"result":'}
+		v=${v%'}'}
+		[ "$name" = www.dyn.test. ] && v=${v//192.0.2.1/192.0.2.99}
+		rcli SET "dns:1:n:$name" "$v" >/dev/null || return 1
+	done
+	v=$(ask '{"method":"getDomainInfo","parameters":{"name":"dyn.test."}}') || return 1
+	v=${v#'{"result":'}
+	rcli HSET dns:1:zones dyn.test. "${v%'}'}" >/dev/null && rcli SET dns:gen 1
+}
+check "the replica is written into Redis" write_replica
+check "A from the Redis replica" answer_has '192\.0\.2\.99' www.dyn.test. A
+check "apex SOA from the replica, authoritative" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port dyn.test. SOA | grep -E 'flags:[^;]* aa[ ;]'"
+check "a name missing from the replica is NXDOMAIN" status_is NXDOMAIN nope.dyn.test. A
+check "mixed case finds the name" answer_has '192\.0\.2\.99' WwW.DyN.TeSt. A
+check "a type the name lacks is NODATA" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port www.dyn.test. AAAA | grep -q 'status: NOERROR' && dig +norec @127.0.0.1 -p $dns_port www.dyn.test. AAAA | grep -q 'ANSWER: 0'"
+check "TXT from the replica" answer_has '"hello"' www.dyn.test. TXT
+check "Redis hits are counted" metric_positive ddns_backend_redis_hits_total
+check "typed SOA lookup returns only the SOA" \
+	sh -c "python3 '$tmp/ask.py' '$sock' '{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\",\"qname\":\"DYN.test.\"}}' | tee /dev/stderr | grep -q '^{\"result\":\[{\"qtype\":\"SOA\",[^]]*}\]}$'"
+check "AXFR lists the zone from PostgreSQL" \
+	sh -c "dig @127.0.0.1 -p $dns_port dyn.test. AXFR >'$tmp/axfr' && cat '$tmp/axfr' &&
+	       [ \$(grep -c 'IN[[:space:]]SOA' '$tmp/axfr') = 2 ] &&
+	       grep -Eq '^a\.b\.dyn\.test\.[[:space:]].*A[[:space:]]192\.0\.2\.2' '$tmp/axfr' &&
+	       grep -Eq '^www\.dyn\.test\.[[:space:]].*TXT[[:space:]]\"hello\"' '$tmp/axfr' &&
+	       ! grep -q ENT '$tmp/axfr'"
+
+# ---- purge notices ------------------------------------------------------------
+check "a purge notice flushes pdns through its API" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge www.dyn.test. >/dev/null"
+check "the flush reached the PowerDNS API" wait_metric ddns_backend_purges_total
+
+# ---- the replica is gone: PostgreSQL again ------------------------------------
+check "without dns:gen, the answer comes from PostgreSQL" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port DEL dns:gen >/dev/null && dig +norec @127.0.0.1 -p $dns_port www.dyn.test. A | grep -v '^;' | grep -q '192\.0\.2\.1\b'"
+check "PostgreSQL fallbacks are counted" metric_positive ddns_backend_pg_fallbacks_total
+
+# ---- Redis down: PostgreSQL ----------------------------------------------------
+stop_pid "$tmp/redis/redis.pid"
+check "Redis down: A from PostgreSQL" answer_has '192\.0\.2\.1' www.dyn.test. A
+check "Redis down: a missing name is still NXDOMAIN (PostgreSQL knows)" \
+	status_is NXDOMAIN nope.dyn.test. A
+
+# ---- Redis and PostgreSQL down: stale or SERVFAIL, never NXDOMAIN -----------
+stop_pid "$tmp/relay.pid"
+sleep 0.3
+check "both down: a name asked before is served stale, TTL capped at 30" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port www.dyn.test. A | tee /dev/stderr | grep -v '^;' | awk '\$4 == \"A\" && \$5 == \"192.0.2.1\" && \$2 <= 30 {f=1} END {exit !f}'"
+check "both down: a missing name is SERVFAIL, not NXDOMAIN" status_is SERVFAIL nope.dyn.test. A
+check "both down: a name never asked is SERVFAIL" status_is SERVFAIL ns2.dyn.test. A
+check "stale answers are counted" metric_positive ddns_backend_stale_served_total
+
+# ---- shutdown -------------------------------------------------------------------
+stop_backend() {
+	local pid
+	pid=$(cat "$tmp/backend.pid")
+	kill -TERM "$pid" || return 1
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null && [ ! -e "$sock" ] &&
+		grep -q 'msg=stopped' "$tmp/backend.log" &&
+		! grep -Eq 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error' "$tmp/backend.log"
+}
+check "SIGTERM stops ddns-backend cleanly (socket removed, no sanitizer report)" stop_backend
+
+echo "1..$n"
+exit "$failed"
