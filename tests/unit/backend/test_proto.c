@@ -40,8 +40,7 @@ static const struct parse_case parse_cases[] = {
 	{ LOOKUP("\"A\"", "\"\""), 0, PROTO_LOOKUP, "", false, "A", NULL },
 	{ LOOKUP("\"A\"", "\"\\u00e9.test.\""), 0, PROTO_LOOKUP, "", false, "A", NULL },
 	/* jansson rejects NUL in strings */
-	{ LOOKUP("\"A\"", "\"a\\u0000b.test.\""), -EINVAL, 0, NULL, false, NULL,
-	  "invalid JSON" },
+	{ LOOKUP("\"A\"", "\"a\\u0000b.test.\""), -EINVAL, 0, NULL, false, NULL, "invalid JSON" },
 	{ LOOKUP("\"A\"", "\"a\\\\032b.test.\""), 0, PROTO_LOOKUP, "", false, "A", NULL },
 	{ "{\"method\":\"getDomainInfo\",\"parameters\":{\"name\":\"Dyn.Test.\"}}", 0,
 	  PROTO_GET_DOMAIN_INFO, "dyn.test.", true, "", NULL },
@@ -70,8 +69,7 @@ static const struct parse_case parse_cases[] = {
 	  "parameters is not an object" },
 	{ "{\"method\":\"lookup\",\"parameters\":{\"qname\":\"a.b.\"}}", -EINVAL, 0, NULL, false,
 	  NULL, "qtype missing or not a string" },
-	{ LOOKUP("1", "\"a.b.\""), -EINVAL, 0, NULL, false, NULL,
-	  "qtype missing or not a string" },
+	{ LOOKUP("1", "\"a.b.\""), -EINVAL, 0, NULL, false, NULL, "qtype missing or not a string" },
 	{ LOOKUP("\"A B\"", "\"a.b.\""), -EINVAL, 0, NULL, false, NULL,
 	  "qtype is not a type mnemonic" },
 	{ LOOKUP("\"\"", "\"a.b.\""), -EINVAL, 0, NULL, false, NULL,
@@ -79,10 +77,9 @@ static const struct parse_case parse_cases[] = {
 	{ LOOKUP("\"AAAAAAAAAAAAAAAA\"", "\"a.b.\""), -EINVAL, 0, NULL, false, NULL,
 	  "qtype is not a type mnemonic" },
 	{ LOOKUP("\"A\"", "42"), -EINVAL, 0, NULL, false, NULL, "qname missing or not a string" },
-	{ LOOKUP("\"A\"", "null"), -EINVAL, 0, NULL, false, NULL,
+	{ LOOKUP("\"A\"", "null"), -EINVAL, 0, NULL, false, NULL, "qname missing or not a string" },
+	{ "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\"}}", -EINVAL, 0, NULL, false, NULL,
 	  "qname missing or not a string" },
-	{ "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"A\"}}", -EINVAL, 0, NULL, false,
-	  NULL, "qname missing or not a string" },
 	{ "{\"method\":\"getDomainInfo\",\"parameters\":{}}", -EINVAL, 0, NULL, false, NULL,
 	  "name missing or not a string" },
 	{ "{\"method\":\"list\",\"parameters\":{\"zonename\":1}}", -EINVAL, 0, NULL, false, NULL,
@@ -115,12 +112,23 @@ START_TEST(test_parse)
 }
 END_TEST
 
-#define SOA  "{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. h.dyn.test. 1 2 3 4 60\",\"ttl\":60,\"domain_id\":1}"
-#define NS   "{\"qtype\":\"NS\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test.\",\"ttl\":3600,\"domain_id\":1}"
-#define A1   "{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.1\",\"ttl\":60,\"domain_id\":1}"
-#define A2   "{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.2\",\"ttl\":60,\"domain_id\":1}"
-#define TXT  "{\"qtype\":\"TXT\",\"qname\":\"www.dyn.test.\",\"content\":\"\\\"a\\\" \\\"b\\\"\",\"ttl\":60,\"domain_id\":1}"
-#define ENT  "{\"qtype\":\"ENT\",\"qname\":\"b.dyn.test.\",\"content\":\"\",\"ttl\":0,\"domain_id\":1}"
+#define SOA                                                                                       \
+	"{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. h.dyn.test. 1 2 " \
+	"3 4 60\",\"ttl\":60,\"domain_id\":1}"
+#define NS                                                                                      \
+	"{\"qtype\":\"NS\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test.\",\"ttl\":3600," \
+	"\"domain_id\":1}"
+#define A1                                                                                   \
+	"{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.1\",\"ttl\":60," \
+	"\"domain_id\":1}"
+#define A2                                                                                   \
+	"{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.2\",\"ttl\":60," \
+	"\"domain_id\":1}"
+#define TXT                                                                       \
+	"{\"qtype\":\"TXT\",\"qname\":\"www.dyn.test.\",\"content\":\"\\\"a\\\" " \
+	"\\\"b\\\"\",\"ttl\":60,\"domain_id\":1}"
+#define ENT \
+	"{\"qtype\":\"ENT\",\"qname\":\"b.dyn.test.\",\"content\":\"\",\"ttl\":0,\"domain_id\":1}"
 
 struct filter_case {
 	const char *array, *qtype, *want; /* want NULL: -EINVAL */

@@ -15,12 +15,22 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define SOA  "{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. h.dyn.test. 1 2 3 4 60\",\"ttl\":60,\"domain_id\":1}"
-#define NS   "{\"qtype\":\"NS\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test.\",\"ttl\":3600,\"domain_id\":1}"
-#define A1   "{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.1\",\"ttl\":60,\"domain_id\":1}"
-#define TXT  "{\"qtype\":\"TXT\",\"qname\":\"www.dyn.test.\",\"content\":\"\\\"hi\\\"\",\"ttl\":60,\"domain_id\":1}"
+#define SOA                                                                                       \
+	"{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. h.dyn.test. 1 2 " \
+	"3 4 60\",\"ttl\":60,\"domain_id\":1}"
+#define NS                                                                                      \
+	"{\"qtype\":\"NS\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test.\",\"ttl\":3600," \
+	"\"domain_id\":1}"
+#define A1                                                                                   \
+	"{\"qtype\":\"A\",\"qname\":\"www.dyn.test.\",\"content\":\"192.0.2.1\",\"ttl\":60," \
+	"\"domain_id\":1}"
+#define TXT                                                                                     \
+	"{\"qtype\":\"TXT\",\"qname\":\"www.dyn.test.\",\"content\":\"\\\"hi\\\"\",\"ttl\":60," \
+	"\"domain_id\":1}"
 #define INFO "{\"id\":1,\"zone\":\"dyn.test.\",\"kind\":\"native\",\"serial\":7}"
-#define STALE_A "[{\"qtype\":\"A\",\"qname\":\"slow.dyn.test.\",\"content\":\"192.0.2.9\",\"ttl\":30,\"domain_id\":1}]"
+#define STALE_A                                                                                \
+	"[{\"qtype\":\"A\",\"qname\":\"slow.dyn.test.\",\"content\":\"192.0.2.9\",\"ttl\":30," \
+	"\"domain_id\":1}]"
 
 /* ---- the fake source ---------------------------------------------------- */
 
@@ -56,8 +66,7 @@ static int fake_zones(void *ctx, int64_t deadline_ms, source_done_fn cb, void *a
 	return 0;
 }
 
-static int fake_list(void *ctx, const char *zone, int64_t deadline_ms, source_done_fn cb,
-		     void *arg)
+static int fake_list(void *ctx, const char *zone, int64_t deadline_ms, source_done_fn cb, void *arg)
 {
 	if (strcmp(zone, "dyn.test.") != 0)
 		cb(SOURCE_ABSENT, NULL, 0, NULL, arg);
