@@ -357,10 +357,12 @@ static void on_redis(redisReply *r, const char *err, void *arg)
 		metric_inc(l->stats->redis_hits);
 	if (v->len == 0) {
 		stale_remove(l->stale, op->name);
+		stats_stale(l);
 		op_done(op, SOURCE_ABSENT, NULL, 0, NULL);
 		return;
 	}
 	(void)stale_put(l->stale, op->name, v->str, v->len, source_now_ms());
+	stats_stale(l);
 	op_done(op, SOURCE_FOUND, v->str, v->len, NULL);
 }
 

@@ -179,7 +179,8 @@ DDNS_REDIS_DNS_URL=redis://127.0.0.1:$redis_port/0 \
 	daemon_start "$tmp/backend.pid" "$tmp/backend.log" "$backend" --socket "$sock" \
 	--socket-mode 0666 --db-timeout 500ms --redis-timeout 200ms
 check "ddns-backend creates its socket" wait_file "$sock" 10
-pdns_start "$tmp/pdns" "$dns_port" "$api_port" "$sock" "$key" \
+# shellcheck disable=SC2046 # the flags are words
+pdns_start "$tmp/pdns" "$dns_port" "$api_port" "$key" $(pdns_remote_flags "$sock") \
 	--cache-ttl=0 --query-cache-ttl=0 --negquery-cache-ttl=0
 check "pdns answers the zone (zone list from PostgreSQL: no replica yet)" \
 	wait_dns "$dns_port" dyn.test. 15
