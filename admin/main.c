@@ -115,7 +115,8 @@ static bool allowed(const struct cmd *c, const char *name, size_t len)
 	const char *p = c->allowed;
 
 	while ((p = strstr(p, name)) && len > 0) {
-		if ((p == c->allowed || p[-1] == ' ') && strncmp(p, name, len) == 0 && p[len] == ' ')
+		if ((p == c->allowed || p[-1] == ' ') && strncmp(p, name, len) == 0 &&
+		    p[len] == ' ')
 			return true;
 		p++;
 	}
@@ -138,7 +139,8 @@ static int parse_args(const struct cmd *c, int argc, char **argv, int argi, stru
 
 		if (only_args || strncmp(a, "--", 2) != 0) {
 			if (n == ARGS_MAX || n >= c->max_args) {
-				fprintf(stderr, "%s: %s %s: unexpected argument \"%s\" (see --help)\n",
+				fprintf(stderr,
+					"%s: %s %s: unexpected argument \"%s\" (see --help)\n",
 					def.prog, c->noun, c->verb, a);
 				return -EINVAL;
 			}
@@ -181,7 +183,8 @@ static int parse_args(const struct cmd *c, int argc, char **argv, int argi, stru
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {
-			fprintf(stderr, "%s: option --%.*s needs a value\n", def.prog, (int)len, name);
+			fprintf(stderr, "%s: option --%.*s needs a value\n", def.prog, (int)len,
+				name);
 			return -EINVAL;
 		}
 		if (name[0] == 'n')
@@ -278,7 +281,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[argi], cmds[i].noun) == 0 && strcmp(argv[argi + 1], cmds[i].verb) == 0)
+		if (strcmp(argv[argi], cmds[i].noun) == 0 &&
+		    strcmp(argv[argi + 1], cmds[i].verb) == 0)
 			c = &cmds[i];
 	if (!c) {
 		fprintf(stderr, "%s: unknown command \"%s %s\" (see --help)\n", def.prog,

@@ -31,8 +31,8 @@ static int resolve(PGconn *conn, const char *name, const char *type, char ret_na
 	return owner_check_operator(conn, ret_zone_id, ret_zone, ret_name, err);
 }
 
-int record_add(PGconn *conn, const char *name, const char *type, const char *content,
-	       long long ttl, FILE *out, struct db_error *err)
+int record_add(PGconn *conn, const char *name, const char *type, const char *content, long long ttl,
+	       FILE *out, struct db_error *err)
 {
 	char owner[DNSNAME_SIZE], zone[DNSNAME_SIZE], zone_id[OWNER_ID_SIZE], ttl_s[24];
 	char canon[RR_CONTENT_SIZE];
@@ -90,8 +90,8 @@ int record_add(PGconn *conn, const char *name, const char *type, const char *con
 	return 0;
 }
 
-int record_remove(PGconn *conn, const char *name, const char *type, const char *content,
-		  FILE *out, struct db_error *err)
+int record_remove(PGconn *conn, const char *name, const char *type, const char *content, FILE *out,
+		  struct db_error *err)
 {
 	char owner[DNSNAME_SIZE], zone[DNSNAME_SIZE], zone_id[OWNER_ID_SIZE];
 	char canon[RR_CONTENT_SIZE];

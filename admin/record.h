@@ -19,9 +19,9 @@
  * Adds a record, or updates the TTL of the same record (name, type,
  * content). @ttl is clamped to [RR_TTL_MIN, RR_TTL_MAX].
  */
-int record_add(PGconn *conn, const char *name, const char *type, const char *content,
-	       long long ttl, FILE *out, struct db_error *err);
+int record_add(PGconn *conn, const char *name, const char *type, const char *content, long long ttl,
+	       FILE *out, struct db_error *err);
 
 /* Removes the operator's records of @name and @type; only the one with @content when given. */
-int record_remove(PGconn *conn, const char *name, const char *type, const char *content,
-		  FILE *out, struct db_error *err);
+int record_remove(PGconn *conn, const char *name, const char *type, const char *content, FILE *out,
+		  struct db_error *err);

@@ -154,9 +154,8 @@ static int insert_record(PGconn *conn, const char *zone_id, const char *name, co
 		       5, params, NULL, err);
 }
 
-static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone,
-		     const char *rname, const struct ns_entry *ns, int n_ns, FILE *out,
-		     struct db_error *err)
+static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone, const char *rname,
+		     const struct ns_entry *ns, int n_ns, FILE *out, struct db_error *err)
 {
 	char refresh[24], retry[24], expire[24], minimum[24], ttl[24], zone_id[24];
 	const char *kind = p->kind ? p->kind : "base";
@@ -350,8 +349,7 @@ int zone_show(PGconn *conn, const char *name, FILE *out, struct db_error *err)
 	return 0;
 }
 
-static int remove_in_tx(PGconn *conn, const char *zone, bool force, FILE *out,
-			struct db_error *err)
+static int remove_in_tx(PGconn *conn, const char *zone, bool force, FILE *out, struct db_error *err)
 {
 	const char *params[1] = { zone };
 	char zone_id[24];

@@ -24,7 +24,7 @@
  * serial or the id of its last change, whichever is larger (record writes
  * never bump zones.serial, see schema/README.md).
  */
-#define ZONE_SERIAL_SQL                                                                    \
+#define ZONE_SERIAL_SQL                                                                         \
 	"GREATEST(z.serial, COALESCE((SELECT max(c.id) FROM changes c WHERE c.zone_id = z.id)," \
 	" 0))"
 

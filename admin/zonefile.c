@@ -151,7 +151,7 @@ static int rdata_to_str(const ldns_rr *rr, char *buf, size_t size)
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
 		char *s = ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_STR ? quote_str(rdf)
-								       : ldns_rdf2str(rdf);
+								      : ldns_rdf2str(rdf);
 		size_t len;
 
 		if (!s)
@@ -226,8 +226,8 @@ static int take_soa(const ldns_rr *soa, int line, const char *zone, const char *
 					  lim[i].what, v[i], lim[i].min, lim[i].max);
 	}
 	if (v[2] < v[0] || v[2] < v[1])
-		return file_error(err, path, line,
-				  "SOA expire %lld is below its refresh or retry", v[2]);
+		return file_error(err, path, line, "SOA expire %lld is below its refresh or retry",
+				  v[2]);
 	d->refresh = v[0];
 	d->retry = v[1];
 	d->expire = v[2];
@@ -262,8 +262,8 @@ static int convert_rr(const ldns_rr *rr, int line, const char *zone, const char 
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 		char *c = ldns_rr_class2str(ldns_rr_get_class(rr));
 
-		r = file_error(err, path, line, "%s: class %s is not supported, only IN",
-			       rec->name, c ? c : "?");
+		r = file_error(err, path, line, "%s: class %s is not supported, only IN", rec->name,
+			       c ? c : "?");
 		free(c);
 		return r;
 	}
@@ -338,11 +338,16 @@ out:
 }
 
 /*
- * Second pass over the file, RR by RR, only for the line where each RR
- * starts: ldns_zone_new_frm_fp_l keeps no line numbers per RR. Fills
- * @lines (@n entries, in the order of ldns_zone_rrs) and *ret_soa_line.
+ * First pass over the file, RR by RR, for the line where each RR starts
+ * (ldns_zone_new_frm_fp_l keeps no line numbers per RR) and for syntax
+ * errors at the line of the RR that has them (and without the leak of
+ * ldns_zone_new_frm_fp_l's error path). Fills @lines (at most @n entries,
+ * in the order of ldns_zone_rrs), *ret_n and *ret_soa_line; on a syntax
+ * error -EBADMSG with *ret_error_line and *ret_status; more than @n RRs:
+ * -E2BIG.
  */
-static int rr_lines(FILE *f, const ldns_rdf *origin, int *lines, size_t n, int *ret_soa_line)
+static int rr_lines(FILE *f, const ldns_rdf *origin, int *lines, size_t n, size_t *ret_n,
+		    int *ret_soa_line, int *ret_error_line, ldns_status *ret_status)
 {
 	ldns_rdf *my_origin = ldns_rdf_clone(origin), *my_prev = ldns_rdf_clone(origin);
 	uint32_t ttl = DEFAULT_TTL;
@@ -364,20 +369,31 @@ static int rr_lines(FILE *f, const ldns_rdf *origin, int *lines, size_t n, int *
 		    s == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
 		if (s != LDNS_STATUS_OK) {
+			if (rr)
+				ldns_rr_free(rr);
+			*ret_error_line = start;
+			*ret_status = s == LDNS_STATUS_SYNTAX_INCLUDE
+					      ? LDNS_STATUS_SYNTAX_INCLUDE_ERR_NOTIMPL
+					      : s;
 			r = -EBADMSG;
-			break;
+			goto out;
 		}
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
 			if (!soa_seen)
 				*ret_soa_line = start;
 			soa_seen = true;
-		} else if (i < n) {
+		} else {
+			if (i == n) {
+				ldns_rr_free(rr);
+				*ret_error_line = start;
+				r = -E2BIG;
+				goto out;
+			}
 			lines[i++] = start;
 		}
 		ldns_rr_free(rr);
 	}
-	if (i != n)
-		r = -EBADMSG;
+	*ret_n = i;
 out:
 	if (my_origin)
 		ldns_rdf_deep_free(my_origin);
@@ -392,8 +408,8 @@ static int parse_file(const char *path, const char *zone, struct parsed *p, stru
 	ldns_zone *z = NULL;
 	ldns_rr_list *rrs;
 	int *lines = NULL, line = 0, soa_line = 0, r;
-	ldns_status s;
-	size_t n;
+	ldns_status s = LDNS_STATUS_OK;
+	size_t n = 0;
 	FILE *f;
 
 	f = fopen(path, "r");
@@ -401,32 +417,46 @@ static int parse_file(const char *path, const char *zone, struct parsed *p, stru
 		return db_error_set(err, -errno, "could not open zone file \"%s\": %s", path,
 				    strerror(errno));
 	origin = ldns_dname_new_frm_str(zone);
-	if (!origin) {
+	lines = calloc(ZONEFILE_MAX_RECORDS, sizeof(*lines));
+	if (!origin || !lines) {
 		r = db_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	s = ldns_zone_new_frm_fp_l(&z, f, origin, DEFAULT_TTL, LDNS_RR_CLASS_IN, &line);
-	if (s != LDNS_STATUS_OK) {
+	r = rr_lines(f, origin, lines, ZONEFILE_MAX_RECORDS, &n, &soa_line, &line, &s);
+	if (r == -E2BIG) {
+		r = file_error(err, path, line, "more than %d records", ZONEFILE_MAX_RECORDS);
+		goto out;
+	}
+	if (r == -ENOMEM) {
+		r = db_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (r < 0) {
 		r = file_error(err, path, line, "%s",
 			       s == LDNS_STATUS_SYNTAX_INCLUDE_ERR_NOTIMPL
 				       ? "$INCLUDE is not supported: import each file on its own"
 				       : ldns_get_errorstr_by_id(s));
 		goto out;
 	}
-	rrs = ldns_zone_rrs(z);
-	n = ldns_rr_list_rr_count(rrs);
-	if (n > ZONEFILE_MAX_RECORDS) {
-		r = file_error(err, path, 0, "more than %d records", ZONEFILE_MAX_RECORDS);
+	/* the file parses: now as a zone, for the TTL rules of RFC 1035 and 2308 */
+	rewind(f);
+	line = 0;
+	s = ldns_zone_new_frm_fp_l(&z, f, origin, DEFAULT_TTL, LDNS_RR_CLASS_IN, &line);
+	if (s != LDNS_STATUS_OK) {
+		r = file_error(err, path, line, "%s", ldns_get_errorstr_by_id(s));
 		goto out;
 	}
-	lines = calloc(n + 1, sizeof(*lines));
+	rrs = ldns_zone_rrs(z);
+	if (ldns_rr_list_rr_count(rrs) != n) {
+		r = file_error(err, path, 0, "ldns read %zu records in one pass, %zu in the other",
+			       n, ldns_rr_list_rr_count(rrs));
+		goto out;
+	}
 	p->recs = calloc(n + 1, sizeof(*p->recs));
-	if (!lines || !p->recs) {
+	if (!p->recs) {
 		r = db_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if (rr_lines(f, origin, lines, n, &soa_line) < 0)
-		memset(lines, 0, (n + 1) * sizeof(*lines)); /* messages without line numbers */
 	if (ldns_zone_soa(z)) {
 		r = take_soa(ldns_zone_soa(z), soa_line, zone, path, &p->soa, err);
 		if (r < 0)
@@ -466,15 +496,15 @@ static int line_of_quoted_name(const struct parsed *p, const char *msg)
 }
 
 /* Refuses records inside zones of their own that we serve, and in users' domains. */
-static int check_owners(PGconn *conn, const char *zone_id, const char *zone,
-			const struct parsed *p, const char *path, struct db_error *err)
+static int check_owners(PGconn *conn, const char *zone_id, const char *zone, const struct parsed *p,
+			const char *path, struct db_error *err)
 {
 	const char *params[2] = { zone, zone_id };
 	PGresult *res = NULL;
 	int r, n;
 
-	r = db_exec(conn, "SELECT name FROM zones WHERE right(name, length($1) + 1) = '.' || $1",
-		    1, params, &res, err);
+	r = db_exec(conn, "SELECT name FROM zones WHERE right(name, length($1) + 1) = '.' || $1", 1,
+		    params, &res, err);
 	if (r < 0)
 		return r;
 	n = PQntuples(res);
@@ -638,8 +668,9 @@ static int import_in_tx(PGconn *conn, const char *zone, const char *path, bool r
 	n_added = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	res = NULL;
-	r = db_exec(conn, "SELECT count(*) FROM (SELECT DISTINCT name, type, content"
-			  " FROM import_rows) s",
+	r = db_exec(conn,
+		    "SELECT count(*) FROM (SELECT DISTINCT name, type, content"
+		    " FROM import_rows) s",
 		    0, NULL, &res, err);
 	if (r < 0)
 		return r;
