@@ -112,13 +112,12 @@ static const struct cmd cmds[] = {
 
 static bool allowed(const struct cmd *c, const char *name, size_t len)
 {
-	const char *p = c->allowed;
+	for (const char *p = c->allowed; *p;) {
+		size_t n = strcspn(p, " ");
 
-	while ((p = strstr(p, name)) && len > 0) {
-		if ((p == c->allowed || p[-1] == ' ') && strncmp(p, name, len) == 0 &&
-		    p[len] == ' ')
+		if (n == len && strncmp(p, name, len) == 0)
 			return true;
-		p++;
+		p += n + (p[n] == ' ');
 	}
 	return false;
 }

@@ -716,11 +716,24 @@ int zonefile_import(PGconn *conn, const char *zone_in, const char *path, bool re
 {
 	struct parsed p = { 0 };
 	char zone[DNSNAME_SIZE];
-	int r;
+	const char *params[1] = { zone };
+	PGresult *res = NULL;
+	int r, n;
 
 	r = zone_name_parse(zone_in, zone, err);
 	if (r < 0)
 		return r;
+	/* the zone first: a file for a zone that is not ours is not worth parsing */
+	r = db_exec(conn, "SELECT 1 FROM zones WHERE name = $1", 1, params, &res, err);
+	if (r < 0)
+		return r;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0)
+		return db_error_set(err, -ENOENT,
+				    "zone \"%s\" does not exist: create it first with ddns-admin "
+				    "zone add",
+				    zone);
 	r = parse_file(path, zone, &p, err);
 	if (r < 0)
 		goto out;
