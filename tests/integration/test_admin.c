@@ -63,8 +63,9 @@ static int run(struct fx *fx, const char *args)
 	close(fd_out);
 	close(fd_err);
 	/* the DSN goes through the environment; its quoting is ours */
-	pos = (size_t)snprintf(cmd, sizeof(cmd), "cd '%s' && env -u DDNS_ADMIN_CONFIG "
-						 "DDNS_DATABASE_URL=\"",
+	pos = (size_t)snprintf(cmd, sizeof(cmd),
+			       "cd '%s' && env -u DDNS_ADMIN_CONFIG "
+			       "DDNS_DATABASE_URL=\"",
 			       fixtures);
 	for (const char *p = fx->dsn; *p && pos + 4 < sizeof(cmd); p++) {
 		if (*p == '"' || *p == '\\' || *p == '$' || *p == '`')
@@ -135,8 +136,8 @@ static void exec_sql(struct fx *fx, const char *sql)
 	ck_assert_msg(db_exec(fx->conn, sql, 0, NULL, NULL, &err) == 0, "%s: %s", sql, err.msg);
 }
 
-#define ROWS_SQL                                                                               \
-	"SELECT name, type, content, ttl, coalesce(domain_id::text, '-') FROM records"          \
+#define ROWS_SQL                                                                       \
+	"SELECT name, type, content, ttl, coalesce(domain_id::text, '-') FROM records" \
 	" ORDER BY name COLLATE \"C\", type COLLATE \"C\", content COLLATE \"C\""
 
 static void add_zone(struct fx *fx)
@@ -271,8 +272,9 @@ START_TEST(test_import_good)
 	query(&fx, ROWS_SQL, buf, sizeof(buf));
 	ck_assert_str_eq(buf, good_rows);
 	/* the file's SOA timers and serial, the zone's own names */
-	query(&fx, "SELECT mname, rname, serial >= 2024010101, refresh, retry, expire, minimum"
-		   " FROM zones",
+	query(&fx,
+	      "SELECT mname, rname, serial >= 2024010101, refresh, retry, expire, minimum"
+	      " FROM zones",
 	      buf, sizeof(buf));
 	ck_assert_str_eq(buf, "ns1.dyn.test.|hostmaster.dyn.test.|t|7200|1800|1209600|300\n");
 	/* the change log has every written name, and nothing of the user's */
@@ -286,8 +288,7 @@ START_TEST(test_import_good)
 	/* the same file again changes nothing */
 	exec_sql(&fx, "TRUNCATE changes");
 	run_ok(&fx, "zone import dyn.test good.zone");
-	ck_assert_msg(strstr(fx.out, "0 added, 0 updated, 21 unchanged, 0 removed"), "%s",
-		      fx.out);
+	ck_assert_msg(strstr(fx.out, "0 added, 0 updated, 21 unchanged, 0 removed"), "%s", fx.out);
 	ck_assert_int_eq(query_int(&fx, "SELECT count(*) FROM changes"), 0);
 	fx_finish(&fx);
 }
@@ -368,7 +369,8 @@ static void write_big_zone(const char *path, int n)
 	fprintf(f, "$TTL 300\n@ IN SOA ns1 hostmaster 5 3600 600 86400 60\n");
 	for (int i = 0; i < n; i++) {
 		if (i % 2)
-			fprintf(f, "host%d IN A 10.%d.%d.%d\n", i, i >> 16, (i >> 8) & 255, i & 255);
+			fprintf(f, "host%d IN A 10.%d.%d.%d\n", i, i >> 16, (i >> 8) & 255,
+				i & 255);
 		else
 			fprintf(f, "host%d IN TXT \"record %d\"\n", i, i);
 	}
@@ -519,8 +521,8 @@ static const struct record_case record_cases[] = {
 	{ "record add www.dyn.test A 192.0.2.1 --ttl ten", 1, "invalid --ttl", NULL, NULL },
 	{ "record add www.dyn.test A", 1, "missing arguments", NULL, NULL },
 	{ "record add www.dyn.test A 192.0.2.1 --force", 1, "unknown option --force", NULL, NULL },
-	{ "record add www.other.test A 192.0.2.1", 2, "no zone contains \"www.other.test.\"",
-	  NULL, NULL },
+	{ "record add www.other.test A 192.0.2.1", 2, "no zone contains \"www.other.test.\"", NULL,
+	  NULL },
 	{ "record add x.alice.dyn.test A 192.0.2.1", 2,
 	  "belongs to domain \"alice.dyn.test.\" of user alice@example.com",
 	  "SELECT count(*) FROM records WHERE name = 'x.alice.dyn.test.'", "0\n" },
