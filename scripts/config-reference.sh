@@ -16,6 +16,7 @@ readme=$root/README.md
 programs=(
 	schema/ddns-migrate
 	backend/ddns-backend
+	admin/ddns-admin
 )
 
 generate() {
