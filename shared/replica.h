@@ -108,8 +108,8 @@ int replica_render_zone_info(const struct replica_zone *zone, char **ret_json);
  * @json is the rendered answer or NULL (no such name: delete the key / answer
  * "no data"); @zone is NULL when the name is in no zone.
  */
-typedef int (*replica_name_fn)(const char *name, const char *json,
-			       const struct replica_zone *zone, void *arg);
+typedef int (*replica_name_fn)(const char *name, const char *json, const struct replica_zone *zone,
+			       void *arg);
 
 /* Walks a replica_sql_names result; stops at the first negative return of @fn. */
 int replica_render_result(const PGresult *res, replica_name_fn fn, void *arg);

@@ -117,3 +117,62 @@ stop_pid() {
 	fi
 	rm -f "$pidfile"
 }
+
+# daemon_start PIDFILE LOGFILE CMD [ARGS...]: start CMD in the background, in
+# its own session (a closed terminal does not take it down), and record its pid.
+daemon_start() {
+	local pidfile=$1 log=$2
+	shift 2
+	setsid "$@" >>"$log" 2>&1 </dev/null &
+	echo $! >"$pidfile"
+}
+
+# wait_http URL SECONDS: until URL answers 2xx.
+wait_http() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_file PATH SECONDS: until PATH exists (a unix socket, say).
+wait_file() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_dns PORT ZONE SECONDS: until PowerDNS answers ZONE's SOA with NOERROR.
+wait_dns() {
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		dig +time=1 +tries=1 @127.0.0.1 -p "$1" "$2" SOA 2>/dev/null | grep -q 'status: NOERROR' &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+PDNS_SERVER=${PDNS_SERVER:-/usr/sbin/pdns_server}
+
+# pdns_start DIR DNS_PORT API_PORT SOCKET API_KEY [extra pdns flags...]:
+# PowerDNS Authoritative with the remote backend on SOCKET, DNS and its HTTP
+# API on loopback; DIR holds its control socket, pid and log.
+pdns_start() {
+	local dir=$1 port=$2 api_port=$3 socket=$4 key=$5
+	shift 5
+	[ -x "$PDNS_SERVER" ] || die "pdns_server not found (install pdns-server: make deps)"
+	mkdir -p "$dir"
+	daemon_start "$dir/pdns.pid" "$dir/pdns.log" "$PDNS_SERVER" --no-config --daemon=no \
+		--guardian=no --disable-syslog --loglevel=4 --socket-dir="$dir" \
+		--local-address=127.0.0.1 --local-port="$port" \
+		--launch=remote --remote-connection-string="unix:path=$socket,timeout=2000" \
+		--security-poll-suffix= --webserver --webserver-address=127.0.0.1 \
+		--webserver-port="$api_port" --webserver-allow-from=127.0.0.1 --api \
+		--api-key="$key" "$@"
+}

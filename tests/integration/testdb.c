@@ -1,4 +1,5 @@
 #include "tests/integration/testdb.h"
+#include "schema/migrate.h"
 #include "shared/db.h"
 
 #include <check.h>
@@ -76,5 +77,22 @@ void testdb_drop(const char *name)
 		return;
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 	(void)db_exec(conn, sql, 0, NULL, NULL, &err);
+	PQfinish(conn);
+}
+
+void testdb_create_migrated(char *dsn, size_t dsn_size, char *name, size_t name_size)
+{
+	const char *dir = getenv("DDNS_TEST_MIGRATIONS_DIR");
+	struct db_error err = { 0 };
+	PGconn *conn = NULL;
+	FILE *devnull;
+
+	ck_assert_msg(dir && *dir, "DDNS_TEST_MIGRATIONS_DIR is not set");
+	testdb_create(dsn, dsn_size, name, name_size);
+	ck_assert_msg(db_connect(dsn, "test", 10, &conn, &err) == 0, "connect: %s", err.msg);
+	devnull = fopen("/dev/null", "w");
+	ck_assert_ptr_nonnull(devnull);
+	ck_assert_msg(migrate_up(conn, dir, devnull, &err) == 0, "migrate: %s", err.msg);
+	fclose(devnull);
 	PQfinish(conn);
 }

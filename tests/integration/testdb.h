@@ -19,5 +19,11 @@ const char *testdb_url_or_skip(void);
  */
 void testdb_create(char *dsn, size_t dsn_size, char *name, size_t name_size);
 
+/*
+ * testdb_create, then applies every migration of DDNS_TEST_MIGRATIONS_DIR
+ * (passed by meson). Fails the running test on error.
+ */
+void testdb_create_migrated(char *dsn, size_t dsn_size, char *name, size_t name_size);
+
 /* Drops a database made by testdb_create (terminating its sessions). */
 void testdb_drop(const char *name);
