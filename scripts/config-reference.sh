@@ -15,6 +15,7 @@ readme=$root/README.md
 # Every program with a config table, in the order the README lists them.
 programs=(
 	schema/ddns-migrate
+	services/cache/ddns-cache
 )
 
 generate() {

@@ -64,12 +64,12 @@ struct item {
 	bool is_change;    /* a changed name, not only an ancestor */
 	long long zone_id; /* of the change (-1: several disagree); 0 for ancestors */
 	bool seen;
-	char *json;           /* owned; NULL: no such name */
-	long long rzone_id;   /* the zone the name is in now; 0: none */
-	char *rzone_name;     /* owned */
-	char *rzone_info;     /* owned; zones hash value */
-	bool old_exists;      /* filled from the SET ... GET / GETDEL reply */
-	char *old;            /* owned */
+	char *json;         /* owned; NULL: no such name */
+	long long rzone_id; /* the zone the name is in now; 0: none */
+	char *rzone_name;   /* owned */
+	char *rzone_info;   /* owned; zones hash value */
+	bool old_exists;    /* filled from the SET ... GET / GETDEL reply */
+	char *old;          /* owned */
 };
 
 static int item_cmp(const void *a, const void *b)
@@ -246,7 +246,8 @@ static int purge_item(struct purges *p, const struct item *it)
 	    has_type(it->old, "CNAME") || has_type(it->json, "ENT") || has_type(it->old, "ENT")) {
 		/* cached under other names too: NXDOMAIN answers, wildcard
 		 * synthesis, CNAME chains; the name itself when its zone is gone */
-		return purge_add(&p->zones, &p->n_zones, it->rzone_name ? it->rzone_name : it->name);
+		return purge_add(&p->zones, &p->n_zones,
+				 it->rzone_name ? it->rzone_name : it->name);
 	}
 	return purge_add(&p->names, &p->n_names, it->name);
 }
@@ -294,7 +295,8 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 				struct item *prev = &ctx.items[w - 1];
 
 				if (ctx.items[i].is_change) {
-					if (prev->is_change && prev->zone_id != ctx.items[i].zone_id)
+					if (prev->is_change &&
+					    prev->zone_id != ctx.items[i].zone_id)
 						prev->zone_id = -1;
 					else if (!prev->is_change)
 						prev->zone_id = ctx.items[i].zone_id;
@@ -331,7 +333,8 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 	}
 	for (size_t i = 0; i < ctx.n; i++) {
 		if (!ctx.items[i].seen) {
-			log_error(NULL, "name \"%s\" missing from the query result", ctx.items[i].name);
+			log_error(NULL, "name \"%s\" missing from the query result",
+				  ctx.items[i].name);
 			r = -EPROTO;
 			goto out;
 		}
@@ -351,9 +354,8 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 			redisAppendCommand(c->rdns, "SET %s %s GET", key, it->json);
 		else
 			redisAppendCommand(c->rdns, "GETDEL %s", key);
-		if (it->is_change &&
-		    (!it->rzone_name || it->rzone_id != it->zone_id ||
-		     strcmp(it->name, it->rzone_name) == 0))
+		if (it->is_change && (!it->rzone_name || it->rzone_id != it->zone_id ||
+				      strcmp(it->name, it->rzone_name) == 0))
 			reconcile = true; /* a zone appeared, went, or its SOA changed */
 	}
 	for (size_t i = 0; i < ctx.n; i++) {

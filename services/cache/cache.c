@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REDIS_TIMEOUT_MS  5000 /* above the 1 s XREADGROUP BLOCK */
-#define PG_CONNECT_TIMEOUT 10  /* seconds */
-#define BACKOFF_MIN_MS    100
-#define BACKOFF_MAX_MS    5000
+#define REDIS_TIMEOUT_MS   5000 /* above the 1 s XREADGROUP BLOCK */
+#define PG_CONNECT_TIMEOUT 10   /* seconds */
+#define BACKOFF_MIN_MS     100
+#define BACKOFF_MAX_MS     5000
 
 long long cache_now_ms(void)
 {
@@ -38,7 +38,8 @@ long long cache_wall_now_ms(void)
 int cache_redis_check(redisContext *ctx, redisReply *reply, const char *what)
 {
 	if (!reply) {
-		log_error(NULL, "redis %s failed: %s", what, ctx->errstr[0] ? ctx->errstr : "no reply");
+		log_error(NULL, "redis %s failed: %s", what,
+			  ctx->errstr[0] ? ctx->errstr : "no reply");
 		return -EIO;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -133,8 +134,8 @@ static void register_metrics(struct cache *c, struct metrics_registry *m)
 	c->m_names_loaded = metrics_gauge(m, "ddns_cache_names_loaded",
 					  "Owner names written by the last full load.");
 	c->m_generation = metrics_gauge(m, "ddns_cache_generation", "The live generation.");
-	c->m_purges = metrics_counter(m, "ddns_cache_purge_notices_total",
-				      "Purge notices published.");
+	c->m_purges =
+		metrics_counter(m, "ddns_cache_purge_notices_total", "Purge notices published.");
 	c->m_errors = metrics_counter(m, "ddns_cache_errors_total",
 				      "Errors that made the engine reconnect.");
 }
@@ -261,8 +262,8 @@ bool cache_ready(const struct cache *c, json_t *checks)
 	since_poll = s.last_poll_ms ? cache_now_ms() - s.last_poll_ms : -1;
 	ok = s.complete && s.lag_ms <= max_lag && since_poll >= 0 && since_poll <= max_lag;
 	if (checks) {
-		json_object_set_new(checks, "replica", json_string(s.complete ? "complete"
-									      : "loading"));
+		json_object_set_new(checks, "replica",
+				    json_string(s.complete ? "complete" : "loading"));
 		json_object_set_new(checks, "generation", json_integer(s.generation));
 		json_object_set_new(checks, "last_change_id", json_integer(s.last_change_id));
 		json_object_set_new(checks, "lag_changes", json_integer(s.lag_changes));
@@ -338,7 +339,8 @@ static void *run(void *arg)
 				cache_disconnect(c);
 				log_warn(NULL, "retrying in %lld ms", backoff);
 				nap(c, backoff / 2 + rand() % (backoff / 2 + 1));
-				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				backoff =
+					backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
 			connected = true;

@@ -62,8 +62,8 @@ struct cache_options {
 
 /* What /readyz and tests look at; every field a snapshot of atomics. */
 struct cache_status {
-	bool complete;          /* a generation we loaded or adopted is live */
-	long long generation;   /* 0: none */
+	bool complete;        /* a generation we loaded or adopted is live */
+	long long generation; /* 0: none */
 	long long last_change_id;
 	long long lag_changes;  /* max(changes.id) - last_change_id at the last poll */
 	long long lag_ms;       /* age of the oldest unapplied change at the last poll */

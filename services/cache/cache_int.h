@@ -49,13 +49,13 @@ struct cache {
 	_Atomic bool stop;
 
 	/* metrics, borrowed from the registry (NULL-safe updates) */
-	struct metric *m_applied, *m_names_written, *m_stream_entries, *m_claimed,
-		*m_catchup_rows, *m_lag_changes, *m_lag_ms, *m_reload_seconds, *m_reloads,
-		*m_names_loaded, *m_generation, *m_purges, *m_errors;
+	struct metric *m_applied, *m_names_written, *m_stream_entries, *m_claimed, *m_catchup_rows,
+		*m_lag_changes, *m_lag_ms, *m_reload_seconds, *m_reloads, *m_names_loaded,
+		*m_generation, *m_purges, *m_errors;
 };
 
-long long cache_now_ms(void);       /* CLOCK_MONOTONIC */
-long long cache_wall_now_ms(void);  /* CLOCK_REALTIME */
+long long cache_now_ms(void);      /* CLOCK_MONOTONIC */
+long long cache_wall_now_ms(void); /* CLOCK_REALTIME */
 
 /* Checks a reply of a sync Redis command; logs and returns -EIO on error / NULL. */
 int cache_redis_check(redisContext *ctx, redisReply *reply, const char *what);

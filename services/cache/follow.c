@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STREAM_COUNT  100 /* entries per XREADGROUP / XAUTOCLAIM */
-#define CLAIM_ROUNDS  10  /* XAUTOCLAIM calls per claim pass */
-#define FOLLOW_BLOCK  1000
+#define STREAM_COUNT 100 /* entries per XREADGROUP / XAUTOCLAIM */
+#define CLAIM_ROUNDS 10  /* XAUTOCLAIM calls per claim pass */
+#define FOLLOW_BLOCK 1000
 
 /*
  * The snapshot rule: every row above the last id applied, and the rows of
@@ -77,7 +77,7 @@ static const char *entry_field(const redisReply *fields, const char *name)
 static int handle_entries(struct cache *c, const redisReply *entries)
 {
 	struct cache_change *changes = NULL;
-	char (*names)[DNSNAME_SIZE] = NULL;
+	char(*names)[DNSNAME_SIZE] = NULL;
 	const char **argv = NULL;
 	size_t n = 0, n_ids = 0, k;
 	redisReply *rep;
@@ -199,14 +199,12 @@ int cache_follow(struct cache *c, int block_ms, bool do_claim)
 		total += r;
 	}
 	if (block_ms > 0)
-		rep = redisCommand(c->stream,
-				   "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
-				   REPLICA_STREAM_GROUP, c->consumer, STREAM_COUNT, block_ms,
-				   REPLICA_STREAM);
+		rep = redisCommand(
+			c->stream, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
+			REPLICA_STREAM_GROUP, c->consumer, STREAM_COUNT, block_ms, REPLICA_STREAM);
 	else
 		rep = redisCommand(c->stream, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
-				   REPLICA_STREAM_GROUP, c->consumer, STREAM_COUNT,
-				   REPLICA_STREAM);
+				   REPLICA_STREAM_GROUP, c->consumer, STREAM_COUNT, REPLICA_STREAM);
 	if (is_nogroup(rep)) {
 		/* the stream went (Redis restarted or flushed): the catch-up covers the gap */
 		log_warn(NULL, "consumer group \"%s\" is gone, creating it again",
@@ -266,7 +264,7 @@ int cache_catchup(struct cache *c)
 		char last[24], lim[24];
 		const char *params[] = { last, c->snapshot, lim };
 		struct cache_change *changes = NULL;
-		char (*names)[DNSNAME_SIZE] = NULL;
+		char(*names)[DNSNAME_SIZE] = NULL;
 		struct db_error err;
 		PGresult *res = NULL;
 		long long max_id = c->last_change_id;

@@ -170,9 +170,10 @@ int cache_load(struct cache *c)
 		goto fail_db;
 	in_tx = true;
 	/* the load sees exactly this snapshot: the catch-up starts from it */
-	r = db_exec(c->pg,
-		    "SELECT pg_current_snapshot()::text, (SELECT coalesce(max(id), 0) FROM changes)",
-		    0, NULL, &res, &err);
+	r = db_exec(
+		c->pg,
+		"SELECT pg_current_snapshot()::text, (SELECT coalesce(max(id), 0) FROM changes)", 0,
+		NULL, &res, &err);
 	if (r < 0)
 		goto fail_db;
 	snapshot = strdup(PQgetvalue(res, 0, 0));
@@ -188,8 +189,7 @@ int cache_load(struct cache *c)
 	r = simple(c, sql_names_cursor, &err);
 	if (r < 0)
 		goto fail_db;
-	snprintf(fetch, sizeof(fetch), "FETCH %lld FROM cache_load",
-		 atomic_load(&c->batch_size));
+	snprintf(fetch, sizeof(fetch), "FETCH %lld FROM cache_load", atomic_load(&c->batch_size));
 	for (;;) {
 		const char **names;
 		char *array;
@@ -251,8 +251,9 @@ int cache_load(struct cache *c)
 
 	/* meta, then the switch: readers see the new generation complete or not at all */
 	replica_meta_key(ctx.gen, key, sizeof(key));
-	rep = redisCommand(c->rdns, "HSET %s last_change_id %lld snapshot %s loaded_at %lld names %lld",
-			   key, max_id, snapshot, cache_wall_now_ms(), ctx.n_set);
+	rep = redisCommand(c->rdns,
+			   "HSET %s last_change_id %lld snapshot %s loaded_at %lld names %lld", key,
+			   max_id, snapshot, cache_wall_now_ms(), ctx.n_set);
 	if ((r = cache_redis_check(c->rdns, rep, "HSET meta")) < 0)
 		goto fail;
 	freeReplyObject(rep);
@@ -362,8 +363,8 @@ static int delete_generation(struct cache *c, long long gen)
 
 	snprintf(pattern, sizeof(pattern), "dns:%lld:*", gen);
 	do {
-		redisReply *rep = redisCommand(c->rdns, "SCAN %s MATCH %s COUNT 1000", cursor,
-					       pattern);
+		redisReply *rep =
+			redisCommand(c->rdns, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
 		int r = cache_redis_check(c->rdns, rep, "SCAN");
 
 		if (r < 0)

@@ -25,7 +25,7 @@ struct cache_config {
 	char *log_format;
 };
 
-#define KEY(k)    .key = #k, .offset = offsetof(struct cache_config, k)
+#define KEY(k)     .key = #k, .offset = offsetof(struct cache_config, k)
 #define DKEY(k, f) .key = #k, .offset = offsetof(struct cache_config, f)
 
 static int check_level(const char *v, const char **ret_reason)

@@ -149,8 +149,7 @@ static char *render_now(const char *name)
 	const char *params[] = { array };
 	PGresult *res = NULL;
 
-	ck_assert_msg(db_exec(conn, replica_sql_names, 1, params, &res, &err) == 0, "%s",
-		      err.msg);
+	ck_assert_msg(db_exec(conn, replica_sql_names, 1, params, &res, &err) == 0, "%s", err.msg);
 	free(array);
 	ck_assert_int_eq(PQntuples(res) > 0, 1);
 	ck_assert_int_eq(replica_render_result(res, keep_json, &out), 0);
@@ -242,8 +241,7 @@ static void xadd(const char *name, long long zone_id)
 	redisReply *rep;
 
 	snprintf(zid, sizeof(zid), "%lld", zone_id);
-	rep = redisCommand(rstream, "XADD %s * id 0 zone_id %s name %s", REPLICA_STREAM, zid,
-			   name);
+	rep = redisCommand(rstream, "XADD %s * id 0 zone_id %s name %s", REPLICA_STREAM, zid, name);
 	ck_assert_ptr_nonnull(rep);
 	ck_assert_int_ne(rep->type, REDIS_REPLY_ERROR);
 	freeReplyObject(rep);
@@ -297,10 +295,14 @@ START_TEST(full_load)
 	struct cache_status st;
 	char key[REPLICA_KEY_SIZE], *v;
 	static const char *const names[] = {
-		"dyn.test.",     "sub.dyn.test.",  "ns1.dyn.test.",  "a.b.c.dyn.test.",
-		"b.c.dyn.test.", "c.dyn.test.",    "h.dyn.test.",    "_acme-challenge.h.dyn.test.",
-		"_tcp.dyn.test.", "_sip._tcp.dyn.test.", "*.w.dyn.test.", "w.dyn.test.",
-		"x.sub.dyn.test.", "nope.dyn.test.", "mail.dyn.test.",
+		"dyn.test.",       "sub.dyn.test.",
+		"ns1.dyn.test.",   "a.b.c.dyn.test.",
+		"b.c.dyn.test.",   "c.dyn.test.",
+		"h.dyn.test.",     "_acme-challenge.h.dyn.test.",
+		"_tcp.dyn.test.",  "_sip._tcp.dyn.test.",
+		"*.w.dyn.test.",   "w.dyn.test.",
+		"x.sub.dyn.test.", "nope.dyn.test.",
+		"mail.dyn.test.",
 	};
 
 	o.batch_size = 3; /* several batches */
@@ -336,11 +338,12 @@ START_TEST(full_load)
 		PGresult *res = NULL;
 		struct db_error err;
 
-		ck_assert_int_eq(db_exec(conn,
-					 "SELECT greatest(5, max(id)), (SELECT max(id) FROM changes), "
-					 "(SELECT count(*) FROM changes) FROM changes WHERE zone_id = 1",
-					 0, NULL, &res, &err),
-				 0);
+		ck_assert_int_eq(
+			db_exec(conn,
+				"SELECT greatest(5, max(id)), (SELECT max(id) FROM changes), "
+				"(SELECT count(*) FROM changes) FROM changes WHERE zone_id = 1",
+				0, NULL, &res, &err),
+			0);
 		ck_assert_int_eq(zone_serial("dyn.test."), atoll(PQgetvalue(res, 0, 0)));
 		replica_meta_key(rgen(), key, sizeof(key));
 		v = hget(key, "last_change_id");
@@ -432,10 +435,10 @@ END_TEST
 /* ---- stream path ------------------------------------------------------- */
 
 /* Follows the stream until @cond holds or 3 s passed. */
-#define FOLLOW_UNTIL(c, cond)                                                \
-	do {                                                                 \
-		long long end_ = now_ms() + 3000;                            \
-		while (!(cond) && now_ms() < end_)                           \
+#define FOLLOW_UNTIL(c, cond)                                               \
+	do {                                                                \
+		long long end_ = now_ms() + 3000;                           \
+		while (!(cond) && now_ms() < end_)                          \
 			ck_assert_int_ge(cache_follow((c), 200, false), 0); \
 	} while (0)
 
@@ -488,7 +491,8 @@ START_TEST(stream_path)
 
 	/* an ENT that gets records of its own, and a record at an existing name */
 	exec_ok("INSERT INTO records (zone_id, name, type, content) "
-		"VALUES (1, 'c.dyn.test.', 'TXT', '\"hi\"'), (1, 'h.dyn.test.', 'A', '192.0.2.77')");
+		"VALUES (1, 'c.dyn.test.', 'TXT', '\"hi\"'), (1, 'h.dyn.test.', 'A', "
+		"'192.0.2.77')");
 	xadd("c.dyn.test.", 1);
 	xadd("h.dyn.test.", 1);
 	FOLLOW_UNTIL(c, live_has("c.dyn.test.", "TXT"));
