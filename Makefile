@@ -4,7 +4,7 @@ BUILDDIR ?= build
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test run up down status migrate-up bench fmt lint docs \
+.PHONY: help deps build test run up down status migrate-up bench bench-dns fmt lint docs \
 	docker-up docker-down
 
 help: ## list the targets
@@ -36,8 +36,12 @@ status: ## show what of the local stack runs
 migrate-up: build ## apply pending schema migrations to the local stack's database
 	@scripts/stack.sh migrate
 
-bench: build ## run the benchmarks (tests/bench/) and print their figures
+bench: build ## run the benchmarks (tests/bench/) and print their figures, bench-dns included
 	@tests/bench/run $(BUILDDIR)
+	@tests/bench/dns.sh $(BUILDDIR)
+
+bench-dns: build ## dnsperf: PowerDNS + ddns-backend against pdns with gpgsql and lmdb
+	@tests/bench/dns.sh $(BUILDDIR)
 
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)

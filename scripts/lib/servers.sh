@@ -160,19 +160,23 @@ wait_dns() {
 
 PDNS_SERVER=${PDNS_SERVER:-/usr/sbin/pdns_server}
 
-# pdns_start DIR DNS_PORT API_PORT SOCKET API_KEY [extra pdns flags...]:
-# PowerDNS Authoritative with the remote backend on SOCKET, DNS and its HTTP
-# API on loopback; DIR holds its control socket, pid and log.
+# pdns_start DIR DNS_PORT API_PORT API_KEY BACKEND_FLAGS...: PowerDNS
+# Authoritative with the given backend (e.g. --launch=remote
+# --remote-connection-string=unix:path=SOCKET), DNS and its HTTP API on
+# loopback; DIR holds its control socket, pid and log.
 pdns_start() {
-	local dir=$1 port=$2 api_port=$3 socket=$4 key=$5
-	shift 5
+	local dir=$1 port=$2 api_port=$3 key=$4
+	shift 4
 	[ -x "$PDNS_SERVER" ] || die "pdns_server not found (install pdns-server: make deps)"
 	mkdir -p "$dir"
 	daemon_start "$dir/pdns.pid" "$dir/pdns.log" "$PDNS_SERVER" --no-config --daemon=no \
 		--guardian=no --disable-syslog --loglevel=4 --socket-dir="$dir" \
-		--local-address=127.0.0.1 --local-port="$port" \
-		--launch=remote --remote-connection-string="unix:path=$socket,timeout=2000" \
-		--security-poll-suffix= --webserver --webserver-address=127.0.0.1 \
-		--webserver-port="$api_port" --webserver-allow-from=127.0.0.1 --api \
-		--api-key="$key" "$@"
+		--local-address=127.0.0.1 --local-port="$port" --security-poll-suffix= \
+		--webserver --webserver-address=127.0.0.1 --webserver-port="$api_port" \
+		--webserver-allow-from=127.0.0.1 --api --api-key="$key" "$@"
+}
+
+# The flags that point PowerDNS at ddns-backend's SOCKET.
+pdns_remote_flags() {
+	echo "--launch=remote" "--remote-connection-string=unix:path=$1,timeout=2000"
 }
