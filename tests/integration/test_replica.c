@@ -81,8 +81,7 @@ static void render(const char *names, struct collected *out)
 	PGresult *res = NULL;
 
 	memset(out, 0, sizeof(*out));
-	ck_assert_msg(db_exec(conn, replica_sql_names, 1, params, &res, &err) == 0, "%s",
-		      err.msg);
+	ck_assert_msg(db_exec(conn, replica_sql_names, 1, params, &res, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(replica_render_result(res, collect, out), 0);
 	PQclear(res);
 }
@@ -107,7 +106,7 @@ static long long serial_of(long long zone_id)
 
 struct name_case {
 	const char *name;
-	long long zone; /* 0: in no zone */
+	long long zone;   /* 0: in no zone */
 	const char *want; /* NULL: no key; "@SERIAL@" in it: the serial of the zone */
 };
 
@@ -178,7 +177,8 @@ START_TEST(test_batch)
 {
 	struct collected got;
 
-	render("{\"nope.dyn.test.\",\"dyn.test.\",\"h.dyn.test.\",\"c.dyn.test.\",\"example.org.\"}",
+	render("{\"nope.dyn.test.\",\"dyn.test.\",\"h.dyn.test.\",\"c.dyn.test.\",\"example.org."
+	       "\"}",
 	       &got);
 	ck_assert_int_eq(got.n, 5);
 	ck_assert_str_eq(got.names[0], "c.dyn.test.");
@@ -231,7 +231,8 @@ START_TEST(test_zones)
 	ck_assert_int_eq(replica_zone_from_row(res, 0, 0, &z), 0);
 	ck_assert_str_eq(z.name, "dyn.test.");
 	ck_assert_int_eq(replica_render_zone_info(&z, &json), 0);
-	snprintf(want, sizeof(want), "{\"id\":1,\"zone\":\"dyn.test.\",\"kind\":\"native\",\"serial\":%lld}",
+	snprintf(want, sizeof(want),
+		 "{\"id\":1,\"zone\":\"dyn.test.\",\"kind\":\"native\",\"serial\":%lld}",
 		 serial_of(1));
 	ck_assert_str_eq(json, want);
 	free(json);

@@ -17,8 +17,8 @@ static const struct replica_zone zone = {
 	.minimum = 60,
 };
 
-#define SOA                                                                                        \
-	"{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. "                 \
+#define SOA                                                                       \
+	"{\"qtype\":\"SOA\",\"qname\":\"dyn.test.\",\"content\":\"ns1.dyn.test. " \
 	"hostmaster.dyn.test. 42 10800 3600 604800 60\",\"ttl\":60,\"domain_id\":7}"
 
 struct render_case {
@@ -106,7 +106,8 @@ START_TEST(test_zone_info)
 	char *json = NULL;
 
 	ck_assert_int_eq(replica_render_zone_info(&zone, &json), 0);
-	ck_assert_str_eq(json, "{\"id\":7,\"zone\":\"dyn.test.\",\"kind\":\"native\",\"serial\":42}");
+	ck_assert_str_eq(json,
+			 "{\"id\":7,\"zone\":\"dyn.test.\",\"kind\":\"native\",\"serial\":42}");
 	free(json);
 }
 END_TEST
