@@ -17,6 +17,7 @@ programs=(
 	schema/ddns-migrate
 	backend/ddns-backend
 	admin/ddns-admin
+	services/cache/ddns-cache
 )
 
 generate() {

@@ -7,9 +7,10 @@
 #   scripts/stack.sh run      `up`, then follow the logs until Ctrl-C, then `down`
 #   scripts/stack.sh migrate  apply pending migrations to the stack's database
 #
-# Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380);
-# the state folder: DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
-# PowerDNS joins the stack with the backend daemon (issue 3).
+# Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380),
+# DDNS_DNS_PORT (5300, PowerDNS), DDNS_PDNS_API_PORT (8082), DDNS_BACKEND_LISTEN
+# (127.0.0.1:9101), DDNS_CACHE_LISTEN (127.0.0.1:9104); the state folder:
+# DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,9 +22,17 @@ build=${DDNS_BUILDDIR:-$root/build}
 pg_port=${DDNS_PG_PORT:-5433}
 redis_port=${DDNS_REDIS_PORT:-6380}
 db_name=${DDNS_DB_NAME:-ddns}
+dns_port=${DDNS_DNS_PORT:-5300}
+pdns_api_port=${DDNS_PDNS_API_PORT:-8082}
 
 export DDNS_DATABASE_URL=${DDNS_DATABASE_URL:-postgresql://postgres@127.0.0.1:$pg_port/$db_name}
 export DDNS_BASE_ZONES=${DDNS_BASE_ZONES:-dyn.test.}
+export DDNS_REDIS_DNS_URL=redis://127.0.0.1:$redis_port/0
+export DDNS_REDIS_STREAM_URL=redis://127.0.0.1:$redis_port/1
+export DDNS_BACKEND_SOCKET=$run/backend.sock
+export DDNS_BACKEND_LISTEN=${DDNS_BACKEND_LISTEN:-127.0.0.1:9101}
+export DDNS_CACHE_LISTEN=${DDNS_CACHE_LISTEN:-127.0.0.1:9104}
+export DDNS_PDNS_API_URL=http://127.0.0.1:$pdns_api_port
 
 # Where PostgreSQL keeps its data: .run/postgres when the server user can
 # reach it, else below /var/tmp (the checkout may sit in a folder only root
@@ -43,10 +52,65 @@ pg_dir() {
 	fi
 }
 
+# bin PATH: a program of the build, or a clear error.
+bin() {
+	[ -x "$build/$1" ] || die "$build/$1 not found: run make build first"
+	echo "$build/$1"
+}
+
 migrate_bin() {
-	local bin=$build/schema/ddns-migrate
-	[ -x "$bin" ] || die "$bin not found: run make build first"
-	echo "$bin"
+	bin schema/ddns-migrate
+}
+
+# The PowerDNS API key: generated on first run, kept in the state folder.
+pdns_api_key() {
+	if [ ! -s "$run/pdns-api-key" ]; then
+		(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run/pdns-api-key")
+	fi
+	cat "$run/pdns-api-key"
+}
+
+first_zone() {
+	local z=${DDNS_BASE_ZONES%%[, ]*}
+	echo "${z%.}."
+}
+
+# Starts ddns-cache, ddns-backend and PowerDNS (in that order: pdns asks the
+# backend for its zones at start, the backend answers from the replica).
+start_dns() {
+	local cache backend
+	cache=$(bin services/cache/ddns-cache)
+	backend=$(bin backend/ddns-backend)
+	export DDNS_PDNS_API_KEY
+	DDNS_PDNS_API_KEY=$(pdns_api_key)
+
+	if pid_alive "$run/cache.pid"; then
+		echo "ddns-cache: already running"
+	else
+		daemon_start "$run/cache.pid" "$run/cache.log" "$cache"
+		wait_http "http://$DDNS_CACHE_LISTEN/readyz" 120 ||
+			die "ddns-cache did not get ready, see $run/cache.log"
+		echo "ddns-cache: started, replica complete (health http://$DDNS_CACHE_LISTEN)"
+	fi
+	if pid_alive "$run/backend.pid"; then
+		echo "ddns-backend: already running"
+	else
+		rm -f "$DDNS_BACKEND_SOCKET"
+		daemon_start "$run/backend.pid" "$run/backend.log" "$backend"
+		wait_file "$DDNS_BACKEND_SOCKET" 20 && wait_http "http://$DDNS_BACKEND_LISTEN/healthz" 20 ||
+			die "ddns-backend did not start, see $run/backend.log"
+		echo "ddns-backend: started on $DDNS_BACKEND_SOCKET (health http://$DDNS_BACKEND_LISTEN)"
+	fi
+	if pid_alive "$run/pdns/pdns.pid"; then
+		echo "pdns: already running"
+	else
+		# shellcheck disable=SC2046
+		pdns_start "$run/pdns" "$dns_port" "$pdns_api_port" "$DDNS_PDNS_API_KEY" \
+			$(pdns_remote_flags "$DDNS_BACKEND_SOCKET")
+		wait_dns "$dns_port" "$(first_zone)" 30 ||
+			die "PowerDNS does not answer $(first_zone) SOA, see $run/pdns/pdns.log"
+		echo "pdns: started, DNS on 127.0.0.1:$dns_port, API on 127.0.0.1:$pdns_api_port"
+	fi
 }
 
 cmd_up() {
@@ -75,20 +139,33 @@ cmd_up() {
 
 	"$migrate" up
 	"$migrate" seed
+	start_dns
 
 	cat >"$run/env" <<-EOF
 		# written by scripts/stack.sh up: the local stack's addresses
 		DDNS_DATABASE_URL=$DDNS_DATABASE_URL
 		DDNS_REDIS_URL=redis://127.0.0.1:$redis_port/0
 		DDNS_BASE_ZONES=$DDNS_BASE_ZONES
+		DDNS_DNS=127.0.0.1:$dns_port
+		DDNS_PDNS_API_URL=$DDNS_PDNS_API_URL
 	EOF
-	echo "stack is up: PostgreSQL $DDNS_DATABASE_URL, Redis redis://127.0.0.1:$redis_port (see .run/env)"
+	echo "stack is up: try  dig @127.0.0.1 -p $dns_port $(first_zone) SOA  (addresses in .run/env)"
 }
 
 cmd_down() {
 	local pg
 	[ -d "$run" ] || { echo "nothing to stop"; return 0; }
 	pg=$(pg_dir)
+	local name pidfile
+	for name in pdns:pdns/pdns.pid ddns-backend:backend.pid ddns-cache:cache.pid; do
+		pidfile=$run/${name#*:}
+		if pid_alive "$pidfile"; then
+			stop_pid "$pidfile"
+			echo "${name%%:*}: stopped"
+		fi
+		rm -f "$pidfile"
+	done
+	rm -f "$DDNS_BACKEND_SOCKET"
 	if pg_running "$pg"; then
 		pg_stop "$pg"
 		echo "postgres: stopped"
@@ -105,19 +182,30 @@ cmd_status() {
 	pg=$(pg_dir 2>/dev/null || echo "$run/postgres")
 	if [ -d "$run" ] && pg_running "$pg"; then
 		pid=$(head -n 1 "$pg/data/postmaster.pid")
-		printf '%-10s running  pid %-8s 127.0.0.1:%s  data %s\n' postgres "$pid" "$pg_port" "$pg/data"
+		printf '%-12s running  pid %-8s 127.0.0.1:%s  data %s\n' postgres "$pid" "$pg_port" "$pg/data"
 	else
-		printf '%-10s stopped\n' postgres
+		printf '%-12s stopped\n' postgres
 		stopped=1
 	fi
 	if pid_alive "$run/redis/redis.pid"; then
-		printf '%-10s running  pid %-8s 127.0.0.1:%s  data %s\n' redis "$(cat "$run/redis/redis.pid")" \
+		printf '%-12s running  pid %-8s 127.0.0.1:%s  data %s\n' redis "$(cat "$run/redis/redis.pid")" \
 			"$redis_port" "$run/redis"
 	else
-		printf '%-10s stopped\n' redis
+		printf '%-12s stopped\n' redis
 		stopped=1
 	fi
-	printf '%-10s not in the stack yet (joins with the backend daemon, issue 3)\n' pdns
+	local name pidfile what
+	for name in ddns-cache:cache.pid:$DDNS_CACHE_LISTEN ddns-backend:backend.pid:$DDNS_BACKEND_SOCKET \
+		pdns:pdns/pdns.pid:127.0.0.1:$dns_port; do
+		pidfile=$run/$(cut -d: -f2 <<<"$name")
+		what=$(cut -d: -f3- <<<"$name")
+		if pid_alive "$pidfile"; then
+			printf '%-12s running  pid %-8s %s\n' "${name%%:*}" "$(cat "$pidfile")" "$what"
+		else
+			printf '%-12s stopped\n' "${name%%:*}"
+			stopped=1
+		fi
+	done
 	return $((stopped * 3))
 }
 
@@ -128,7 +216,8 @@ cmd_run() {
 	trap 'trap - INT TERM EXIT; kill "$tail_pid" 2>/dev/null; echo; cmd_down; exit 0' INT TERM
 	trap 'cmd_down' EXIT
 	echo "following logs; Ctrl-C stops the stack"
-	tail -n 0 -F "$pg/postgres.log" "$run/redis/redis.log" &
+	tail -n 0 -F "$pg/postgres.log" "$run/redis/redis.log" "$run/cache.log" "$run/backend.log" \
+		"$run/pdns/pdns.log" &
 	tail_pid=$!
 	wait "$tail_pid"
 }

@@ -14,6 +14,10 @@ export DDNS_RUN_DIR=$tmp/run
 export DDNS_BUILDDIR=${1:?usage: $0 BUILDDIR}
 export DDNS_PG_PORT=$(free_port)
 export DDNS_REDIS_PORT=$(free_port)
+export DDNS_DNS_PORT=$(free_port)
+export DDNS_PDNS_API_PORT=$(free_port)
+export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
+export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
 unset DDNS_DATABASE_URL DDNS_BASE_ZONES
 stack=$root/scripts/stack.sh
 db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
@@ -42,19 +46,33 @@ cleanup() {
 trap cleanup EXIT
 
 running() {
-	local out
+	local out p
 	out=$("$stack" status) || return 1
-	grep -q '^postgres *running' <<<"$out" && grep -q '^redis *running' <<<"$out"
+	for p in postgres redis ddns-cache ddns-backend pdns; do
+		grep -q "^$p *running" <<<"$out" || return 1
+	done
+}
+
+# PowerDNS answers the base zone's SOA authoritatively, from the replica.
+answers() {
+	local out
+	out=$(dig +time=2 +tries=1 @127.0.0.1 -p "$DDNS_DNS_PORT" dyn.test SOA) || return 1
+	grep -q 'status: NOERROR' <<<"$out" && grep -q 'flags: qr aa' <<<"$out" &&
+		grep -q 'IN[[:space:]]*SOA[[:space:]]*ns1.dyn.test. hostmaster.dyn.test.' <<<"$out"
 }
 
 stopped() {
-	local out status=0
+	local out status=0 p
 	out=$("$stack" status) || status=$?
-	[ "$status" -eq 3 ] && grep -q '^postgres *stopped' <<<"$out" && grep -q '^redis *stopped' <<<"$out"
+	[ "$status" -eq 3 ] || return 1
+	for p in postgres redis ddns-cache ddns-backend pdns; do
+		grep -q "^$p *stopped" <<<"$out" || return 1
+	done
 }
 
 no_leftovers() {
 	! pgrep -f "$tmp" >/dev/null &&
+		! dig +time=1 +tries=1 @127.0.0.1 -p "$DDNS_DNS_PORT" dyn.test SOA >/dev/null 2>&1 &&
 		! redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" ping >/dev/null 2>&1 &&
 		! psql "$db" -c 'select 1' >/dev/null 2>&1 &&
 		[ ! -e "$DDNS_RUN_DIR/redis/redis.pid" ]
@@ -74,9 +92,10 @@ redis_kept() {
 }
 
 for round in 1 2; do
-	check "round $round: up starts PostgreSQL and Redis, migrates and seeds" "$stack" up
+	check "round $round: up starts PostgreSQL, Redis, ddns-cache, ddns-backend, PowerDNS" "$stack" up
 	check "round $round: up again is a no-op" "$stack" up
-	check "round $round: status shows both running" running
+	check "round $round: status shows all five running" running
+	check "round $round: PowerDNS answers dyn.test SOA authoritatively" answers
 	check "round $round: the base zone is seeded once, with NS records" seeded
 	check "round $round: migrate on a migrated database applies nothing" "$stack" migrate
 	if [ "$round" = 1 ]; then
@@ -85,7 +104,7 @@ for round in 1 2; do
 		check "round 2: the Redis key written in round 1 survived the restart" redis_kept
 	fi
 	check "round $round: down" "$stack" down
-	check "round $round: status shows both stopped (exit 3)" stopped
+	check "round $round: status shows all stopped (exit 3)" stopped
 	check "round $round: no process, port or pid file left" no_leftovers
 done
 
