@@ -1,5 +1,7 @@
 #pragma once
 
+#include "shared/replica.h"
+
 /*
  * zone: the operator's zones (table zones), their SOA data, apex NS records
  * and glue. Every write runs in one transaction; the change-log triggers
@@ -24,9 +26,7 @@
  * serial or the id of its last change, whichever is larger (record writes
  * never bump zones.serial, see schema/README.md).
  */
-#define ZONE_SERIAL_SQL                                                                         \
-	"GREATEST(z.serial, COALESCE((SELECT max(c.id) FROM changes c WHERE c.zone_id = z.id)," \
-	" 0))"
+#define ZONE_SERIAL_SQL REPLICA_SERIAL_SQL
 
 struct zone_params {
 	const char *name;       /* as typed; final dot optional */

@@ -42,11 +42,9 @@ const char replica_zones_lua[] = "local g = redis.call('GET', KEYS[1])\n"
 				 "return v\n";
 
 /* The zone columns, shared by both queries. */
-#define ZONE_COLUMNS                                                    \
-	"z.id, z.name, z.mname, z.rname, "                              \
-	"greatest(z.serial, coalesce((SELECT max(c.id) FROM changes c " \
-	"WHERE c.zone_id = z.id), 0)) % 4294967296, "                   \
-	"z.refresh, z.retry, z.expire, z.minimum"
+#define ZONE_COLUMNS                                          \
+	"z.id, z.name, z.mname, z.rname, " REPLICA_SERIAL_SQL \
+	", z.refresh, z.retry, z.expire, z.minimum"
 
 const char replica_sql_names[] =
 	"SELECT q.name, " ZONE_COLUMNS ", r.type, r.content, r.ttl, ch.has_children "

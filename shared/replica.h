@@ -26,9 +26,10 @@
  * everything below it from the PowerDNS caches; ddns-cache sends the zone
  * name when a change can affect answers cached under other names.
  *
- * The SOA serial of a zone is max(zones.serial, the highest changes.id of
- * the zone) modulo 2^32: it grows with every change in the zone and every
- * renderer computes the same value from the same data.
+ * The SOA serial of a zone is zones.serial plus the highest changes.id of
+ * the zone, modulo 2^32 (REPLICA_SERIAL_SQL): it grows with every change in
+ * the zone, also above a date-style base serial, and every renderer computes
+ * the same value from the same data.
  */
 
 #include <libpq-fe.h>
@@ -39,6 +40,11 @@
 #define REPLICA_STREAM        "dns:changes"
 #define REPLICA_STREAM_GROUP  "cache"
 #define REPLICA_PURGE_CHANNEL "dns:purge"
+
+/* The served SOA serial of the zone row aliased "z" (see above). */
+#define REPLICA_SERIAL_SQL                                                                     \
+	"((z.serial + coalesce((SELECT max(c.id) FROM changes c WHERE c.zone_id = z.id), 0)) " \
+	"% 4294967296)"
 
 /* Longest key: "dns:" + 20 digits + ":n:" + a 254-byte name. */
 #define REPLICA_KEY_SIZE 300

@@ -97,9 +97,18 @@ redis_start() {
 	die "redis-server on 127.0.0.1:$port does not answer, see $dir/redis.log"
 }
 
+# proc_alive PID: is PID running? A zombie is not: a daemon whose parent is
+# gone stays one until something reaps it, and kill -0 still succeeds on it.
+proc_alive() {
+	local state
+	kill -0 "$1" 2>/dev/null || return 1
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # pid_alive PIDFILE: is the process named in PIDFILE running?
 pid_alive() {
-	[ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+	[ -f "$1" ] && proc_alive "$(cat "$1")"
 }
 
 # stop_pid PIDFILE [NAME]: SIGTERM, wait up to 10 s, then SIGKILL; removes the pid file.
@@ -107,13 +116,13 @@ stop_pid() {
 	local pidfile=$1 pid i
 	[ -f "$pidfile" ] || return 0
 	pid=$(cat "$pidfile")
-	if kill -0 "$pid" 2>/dev/null; then
+	if proc_alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for i in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
+			proc_alive "$pid" || break
 			sleep 0.1
 		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		proc_alive "$pid" && kill -KILL "$pid" 2>/dev/null
 	fi
 	rm -f "$pidfile"
 }
