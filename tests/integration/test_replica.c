@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char dsn[512], dbname[128];
 static PGconn *conn;
@@ -288,6 +289,68 @@ START_TEST(test_cname_upsert)
 }
 END_TEST
 
+/*
+ * The CNAME rule holds under a race the trigger's check cannot see: a CNAME
+ * not yet committed in one transaction, an A at the same name in another.
+ */
+START_TEST(test_cname_race)
+{
+	struct db_error err = { 0 };
+	PGconn *other = NULL;
+	PGresult *res;
+
+	ck_assert_int_eq(db_connect(dsn, "test", 10, &other, &err), 0);
+	exec_ok("BEGIN");
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'race.dyn.test.', 'CNAME', 'h.dyn.test.')");
+	/* the other writer's check sees no CNAME yet; the constraint makes it wait */
+	ck_assert_int_eq(PQsendQuery(other, "INSERT INTO records (zone_id, name, type, content) "
+					    "VALUES (1, 'race.dyn.test.', 'A', '192.0.2.1')"),
+			 1);
+	/* wait (at most 5 s) until it is blocked on our uncommitted row */
+	for (int i = 0; i < 500; i++) {
+		PGresult *locks = NULL;
+		bool waiting;
+
+		ck_assert_int_eq(db_exec(conn, "SELECT count(*) FROM pg_locks WHERE NOT granted", 0,
+					 NULL, &locks, &err),
+				 0);
+		waiting = strcmp(PQgetvalue(locks, 0, 0), "0") != 0;
+		PQclear(locks);
+		if (waiting)
+			break;
+		usleep(10000);
+	}
+	exec_ok("COMMIT");
+	res = PQgetResult(other);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "23P01");
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME),
+			 "records_cname_exclusive");
+	PQclear(res);
+	while ((res = PQgetResult(other)))
+		PQclear(res);
+	PQfinish(other);
+}
+END_TEST
+
+/* One transaction may write many names (a zone import): no lock per row. */
+START_TEST(test_bulk_write)
+{
+	PGresult *res = NULL;
+	struct db_error err = { 0 };
+
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"SELECT 1, 'bulk' || g || '.dyn.test.', 'A', '192.0.2.1' "
+		"FROM generate_series(1, 20000) g");
+	ck_assert_int_eq(db_exec(conn, "SELECT count(*) FROM records WHERE name LIKE 'bulk%'", 0,
+				 NULL, &res, &err),
+			 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "20000");
+	PQclear(res);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("replica");
@@ -303,6 +366,8 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_ancestors, 0,
 			    sizeof(ancestors_cases) / sizeof(ancestors_cases[0]));
 	tcase_add_test(tc, test_cname_upsert);
+	tcase_add_test(tc, test_cname_race);
+	tcase_add_test(tc, test_bulk_write);
 	suite_add_tcase(s, tc);
 	return s;
 }
