@@ -283,7 +283,12 @@ rebuilt() {
 check "Redis restarted empty: ddns-cache rebuilds the replica within 30 s" within 30 rebuilt
 check "after the rebuild: answers from the replica" has f4.dyn.test A 'IN[[:space:]]+A[[:space:]]+192.0.2.104'
 
-# PostgreSQL stopped: Redis answers
+# PostgreSQL stopped: Redis answers (once ddns-backend is back on Redis: its
+# reconnect backoff after the Redis restart above lasts up to 2 s)
+backend_on_redis() {
+	curl -fsS --max-time 1 "http://$DDNS_BACKEND_LISTEN/readyz" | grep -q '"redis":"ok"'
+}
+check "ddns-backend is connected to the rebuilt replica again within 10 s" within 10 backend_on_redis
 pg_stop "$(readlink -f "$run/postgres")"
 check "PostgreSQL stopped: an existing name still answers (from Redis)" has f5.dyn.test A 'IN[[:space:]]+A[[:space:]]+192.0.2.105'
 check "PostgreSQL stopped: a missing name is still NXDOMAIN" has nothing2.dyn.test A 'status: NXDOMAIN'
