@@ -15,6 +15,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
 build=$(cd "${1:-$root/build}" && pwd)
 names=${BENCH_NAMES:-100000}
+threads=${BENCH_PDNS_THREADS:-3}       # pdns distributor threads, the same for every backend
+outstanding=${BENCH_OUTSTANDING:-100}  # dnsperf queries in flight
 seconds=${BENCH_SECONDS:-15}
 big=${BENCH_BIG:-1000000}
 
@@ -123,7 +125,7 @@ caches_off="--cache-ttl=0 --query-cache-ttl=0 --negquery-cache-ttl=0"
 # perf LABEL: one dnsperf run against the running pdns; prints "qps lost avg_ms"
 perf() {
 	local out qps lost avg
-	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$seconds" -c 8 -q 200 \
+	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$seconds" -c 8 -q "$outstanding" \
 		>"$tmp/dnsperf.$1" 2>&1 || true
 	out=$(cat "$tmp/dnsperf.$1")
 	qps=$(awk '/Queries per second:/ { print $4 }' <<<"$out")
@@ -140,7 +142,7 @@ with_pdns() {
 	shift 2
 	# shellcheck disable=SC2086
 	pdns_start "$tmp/pdns-$label" "$dns_port" "$api_port" "$key" "$@" $cacheflags \
-		--receiver-threads=1 --distributor-threads=3
+		--receiver-threads=1 --distributor-threads="$threads"
 	wait_dns "$dns_port" dyn.test 60 || die "pdns ($label) did not answer, see $tmp/pdns-$label/pdns.log"
 	perf "$label"
 	stop_pid "$tmp/pdns-$label/pdns.pid"
@@ -153,7 +155,7 @@ DDNS_BACKEND_SOCKET=$backend_sock DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port) \
 wait_file "$backend_sock" 20 || die "ddns-backend did not start, see $tmp/backend.log"
 remote=$(pdns_remote_flags "$backend_sock")
 
-say "== dnsperf, $seconds s per run, $names names, 10% non-existent"
+say "== dnsperf, $seconds s per run, $names names, 10% non-existent, pdns distributor threads $threads, $outstanding queries in flight"
 # shellcheck disable=SC2086
 with_pdns ddns-caches-off "$caches_off" $remote
 # shellcheck disable=SC2086
@@ -173,6 +175,7 @@ t0=$(now_ms)
 pdnsutil --config-dir="$tmp/conf-gpgsql" create-zone dyn.test >/dev/null 2>&1
 pdnsutil --config-dir="$tmp/conf-gpgsql" load-zone dyn.test "$tmp/zone" >/dev/null 2>&1 ||
 	die "pdnsutil load-zone (gpgsql) failed"
+psql "postgresql://postgres@127.0.0.1:$pg_port/pdns" -qc ANALYZE
 say "gpgsql: zone loaded in $(( ($(now_ms) - t0) / 1000 )) s"
 t0=$(now_ms)
 pdnsutil --config-dir="$tmp/conf-lmdb" create-zone dyn.test >/dev/null 2>&1
