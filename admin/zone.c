@@ -1,5 +1,7 @@
 #include "admin/zone.h"
 
+#include "schema/migrate.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,12 +9,6 @@
 #include <string.h>
 
 #define NS_MAX 16
-
-struct ns_entry {
-	char name[DNSNAME_SIZE];
-	char addr[INET6_ADDRSTRLEN]; /* normalized; "" when none */
-	const char *type;            /* "A" or "AAAA"; NULL without address */
-};
 
 int zone_name_parse(const char *in, char ret_name[DNSNAME_SIZE], struct db_error *err)
 {
@@ -50,64 +46,17 @@ int zone_hostmaster_parse(const char *in, char ret_rname[DNSNAME_SIZE], struct d
 	return 0;
 }
 
-/* Next item of a comma- or space-separated list: *ret_len bytes at the return value. */
-static const char *next_item(const char **p, size_t *ret_len)
-{
-	const char *s = *p + strspn(*p, ", \t\n");
-	size_t len = strcspn(s, ", \t\n");
-
-	if (len == 0)
-		return NULL;
-	*p = s + len;
-	*ret_len = len;
-	return s;
-}
-
-static int parse_ns_item(const char *item, size_t len, struct ns_entry *ns)
-{
-	const char *eq = memchr(item, '=', len);
-	size_t nlen = eq ? (size_t)(eq - item) : len;
-	unsigned char bin[sizeof(struct in6_addr)];
-	char buf[DNSNAME_SIZE];
-	size_t alen;
-
-	memset(ns, 0, sizeof(*ns));
-	if (nlen == 0 || nlen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, item, nlen);
-	buf[nlen] = '\0';
-	if (dnsname_normalize(buf, DNSNAME_HOSTNAME, ns->name, NULL) < 0)
-		return -EINVAL;
-	if (!eq)
-		return 0;
-	alen = len - nlen - 1;
-	if (alen == 0 || alen >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, eq + 1, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, bin) == 1) {
-		ns->type = "A";
-		inet_ntop(AF_INET, bin, ns->addr, sizeof(ns->addr));
-	} else if (inet_pton(AF_INET6, buf, bin) == 1) {
-		ns->type = "AAAA";
-		inet_ntop(AF_INET6, bin, ns->addr, sizeof(ns->addr));
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* Parses @list into @ns (NS_MAX entries); returns the count or -EINVAL with a message. */
-static int parse_ns_list(const char *list, struct ns_entry *ns, struct db_error *err)
+static int parse_ns_list(const char *list, struct seed_ns *ns, struct db_error *err)
 {
 	const char *p = list ? list : "", *item;
 	size_t len;
 	int n = 0;
 
-	while ((item = next_item(&p, &len))) {
+	while ((item = seed_next_item(&p, &len))) {
 		if (n == NS_MAX)
 			return db_error_set(err, -EINVAL, "more than %d nameservers", NS_MAX);
-		if (parse_ns_item(item, len, &ns[n]) < 0)
+		if (seed_parse_ns(item, len, &ns[n]) < 0)
 			return db_error_set(err, -EINVAL,
 					    "invalid nameserver \"%.*s\": expected NAME or "
 					    "NAME=ADDRESS, such as ns1.example.net.=192.0.2.1",
@@ -121,7 +70,7 @@ static int parse_ns_list(const char *list, struct ns_entry *ns, struct db_error 
 
 int zone_check_ns(const char *value, const char **ret_reason)
 {
-	struct ns_entry ns[NS_MAX];
+	struct seed_ns ns[NS_MAX];
 	struct db_error err;
 
 	if (parse_ns_list(value, ns, &err) < 0) {
@@ -155,7 +104,7 @@ static int insert_record(PGconn *conn, const char *zone_id, const char *name, co
 }
 
 static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone, const char *rname,
-		     const struct ns_entry *ns, int n_ns, FILE *out, struct db_error *err)
+		     const struct seed_ns *ns, int n_ns, FILE *out, struct db_error *err)
 {
 	char refresh[24], retry[24], expire[24], minimum[24], ttl[24], zone_id[24];
 	const char *kind = p->kind ? p->kind : "base";
@@ -236,7 +185,7 @@ static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone
 
 int zone_add(PGconn *conn, const struct zone_params *p, FILE *out, struct db_error *err)
 {
-	struct ns_entry ns[NS_MAX];
+	struct seed_ns ns[NS_MAX];
 	char zone[DNSNAME_SIZE], rname[DNSNAME_SIZE];
 	int r, n_ns;
 

@@ -1,5 +1,7 @@
 #include "schema/migrate.h"
 
+#include "shared/dnsname.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -465,36 +467,19 @@ out:
 
 int seed_name_normalize(const char *name, size_t len, char *buf, size_t size)
 {
-	size_t i, label = 0, out = 0;
+	char in[DNSNAME_SIZE], out[DNSNAME_SIZE];
 
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253 || size < len + 2)
+	if (len == 0 || len >= sizeof(in))
 		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		char c = (char)tolower((unsigned char)name[i]);
-
-		if (c == '.') {
-			if (label == 0 || buf[out - 1] == '-')
-				return -EINVAL;
-			label = 0;
-		} else if (isalnum((unsigned char)c) || c == '-') {
-			if ((c == '-' && label == 0) || ++label > 63)
-				return -EINVAL;
-		} else {
-			return -EINVAL;
-		}
-		buf[out++] = c;
-	}
-	if (buf[out - 1] == '-')
+	memcpy(in, name, len);
+	in[len] = '\0';
+	if (dnsname_normalize(in, DNSNAME_HOSTNAME, out, NULL) < 0 || strlen(out) >= size)
 		return -EINVAL;
-	buf[out++] = '.';
-	buf[out] = '\0';
+	memcpy(buf, out, strlen(out) + 1);
 	return 0;
 }
 
-/* Next item of a comma- or space-separated list: *ret_len bytes at the return value. */
-static const char *next_item(const char **p, size_t *ret_len)
+const char *seed_next_item(const char **p, size_t *ret_len)
 {
 	const char *s = *p + strspn(*p, ", \t\n");
 	size_t len = strcspn(s, ", \t\n");
@@ -506,13 +491,7 @@ static const char *next_item(const char **p, size_t *ret_len)
 	return s;
 }
 
-struct ns_entry {
-	char name[NAME_MAX_LEN];
-	char addr[INET6_ADDRSTRLEN]; /* normalized; "" when none */
-	const char *type;            /* "A" or "AAAA"; NULL without address */
-};
-
-static int parse_ns(const char *item, size_t len, struct ns_entry *ns)
+int seed_parse_ns(const char *item, size_t len, struct seed_ns *ns)
 {
 	const char *eq = memchr(item, '=', len);
 	size_t nlen = eq ? (size_t)(eq - item) : len;
@@ -549,7 +528,7 @@ int seed_check_zones(const char *value, const char **ret_reason)
 	size_t len;
 	int n = 0;
 
-	while ((item = next_item(&p, &len))) {
+	while ((item = seed_next_item(&p, &len))) {
 		if (seed_name_normalize(item, len, buf, sizeof(buf)) < 0) {
 			*ret_reason = "expected domain names such as \"dyn.example.net.\"";
 			return -EINVAL;
@@ -565,13 +544,13 @@ int seed_check_zones(const char *value, const char **ret_reason)
 
 int seed_check_ns(const char *value, const char **ret_reason)
 {
-	struct ns_entry ns;
+	struct seed_ns ns;
 	const char *p = value, *item;
 	size_t len;
 	int n = 0;
 
-	while ((item = next_item(&p, &len))) {
-		if (parse_ns(item, len, &ns) < 0) {
+	while ((item = seed_next_item(&p, &len))) {
+		if (seed_parse_ns(item, len, &ns) < 0) {
 			*ret_reason = "expected NAME or NAME=ADDRESS, comma separated, such as "
 				      "\"ns1.dyn.example.net.=192.0.2.1\"";
 			return -EINVAL;
@@ -644,7 +623,7 @@ static int seed_record(PGconn *conn, const char *zone_id, const char *name, cons
 }
 
 static int seed_zone(PGconn *conn, const struct seed_config *cfg, const char *zone,
-		     const struct ns_entry *ns, size_t n_ns, FILE *out, struct db_error *err)
+		     const struct seed_ns *ns, size_t n_ns, FILE *out, struct db_error *err)
 {
 	char rname[NAME_MAX_LEN], refresh[24], retry[24], expire[24], minimum[24], ttl[24];
 	const char *params[7] = { zone, ns[0].name, rname, refresh, retry, expire, minimum };
@@ -733,18 +712,18 @@ static int seed_zone(PGconn *conn, const struct seed_config *cfg, const char *zo
 
 int migrate_seed(PGconn *conn, const struct seed_config *cfg, FILE *out, struct db_error *err)
 {
-	struct ns_entry ns[16];
+	struct seed_ns ns[16];
 	char zone[NAME_MAX_LEN];
 	const char *p, *item;
 	size_t len, n_ns = 0;
 	struct db_error e;
 	int r;
 
-	for (p = cfg->zone_ns ? cfg->zone_ns : ""; (item = next_item(&p, &len));) {
+	for (p = cfg->zone_ns ? cfg->zone_ns : ""; (item = seed_next_item(&p, &len));) {
 		if (n_ns == sizeof(ns) / sizeof(ns[0]))
 			return db_error_set(err, -EINVAL, "more than %zu zone nameservers",
 					    sizeof(ns) / sizeof(ns[0]));
-		if (parse_ns(item, len, &ns[n_ns]) < 0)
+		if (seed_parse_ns(item, len, &ns[n_ns]) < 0)
 			return db_error_set(err, -EINVAL, "invalid zone nameserver \"%.*s\"",
 					    (int)len, item);
 		n_ns++;
@@ -752,13 +731,13 @@ int migrate_seed(PGconn *conn, const struct seed_config *cfg, FILE *out, struct 
 	if (n_ns == 0)
 		return db_error_set(err, -EINVAL, "no zone nameservers given");
 	p = cfg->base_zones ? cfg->base_zones : "";
-	if (!next_item(&p, &len))
+	if (!seed_next_item(&p, &len))
 		return db_error_set(err, -EINVAL, "no base zones given");
 
 	r = db_exec(conn, "BEGIN", 0, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	for (p = cfg->base_zones; (item = next_item(&p, &len));) {
+	for (p = cfg->base_zones; (item = seed_next_item(&p, &len));) {
 		if (seed_name_normalize(item, len, zone, sizeof(zone)) < 0) {
 			r = db_error_set(err, -EINVAL, "invalid base zone \"%.*s\"", (int)len,
 					 item);

@@ -19,6 +19,9 @@
  */
 
 #include "shared/db.h"
+#include "shared/dnsname.h"
+
+#include <arpa/inet.h>
 
 #include <stdio.h>
 
@@ -66,6 +69,22 @@ int migrate_seed(PGconn *conn, const struct seed_config *cfg, FILE *out, struct 
  * checks it (LDH labels of 1..63, total <= 253 + dot). Returns 0 or -EINVAL.
  */
 int seed_name_normalize(const char *name, size_t len, char *buf, size_t size);
+
+/* A nameserver of a zone: NAME or NAME=ADDRESS (the address becomes glue). */
+struct seed_ns {
+	char name[DNSNAME_SIZE];
+	char addr[INET6_ADDRSTRLEN]; /* normalized; "" when none */
+	const char *type;            /* "A" or "AAAA"; NULL without address */
+};
+
+/* Parses one NAME[=ADDRESS] item of @len bytes into @ns. Returns 0 or -EINVAL. */
+int seed_parse_ns(const char *item, size_t len, struct seed_ns *ns);
+
+/*
+ * The next item of a comma- or space-separated list at *@p: returns it
+ * (*ret_len bytes) and advances *@p, or NULL at the end.
+ */
+const char *seed_next_item(const char **p, size_t *ret_len);
 
 /* config_key.check helpers for base_zones, zone_ns and zone_hostmaster. */
 int seed_check_zones(const char *value, const char **ret_reason);
