@@ -409,9 +409,22 @@ static int delete_generation(struct cache *c, long long gen)
 	return 0;
 }
 
+/* The generation "dns:gen" names now (0: none) into *ret_live. */
+static int live_generation(struct cache *c, long long *ret_live)
+{
+	redisReply *rep = redisCommand(c->rdns, "GET %s", REPLICA_GEN_KEY);
+	int r = cache_redis_check(c->rdns, rep, "GET dns:gen");
+
+	if (r < 0)
+		return r;
+	*ret_live = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
+	freeReplyObject(rep);
+	return 0;
+}
+
 int cache_gc(struct cache *c, bool now)
 {
-	long long t = cache_now_ms();
+	long long t = cache_now_ms(), live = -1;
 	size_t w = 0;
 	int r = 0;
 
@@ -419,6 +432,20 @@ int cache_gc(struct cache *c, bool now)
 		struct cache_old_gen *o = &c->old_gens[i];
 
 		if (r == 0 && o->gen != c->gen && (now || o->delete_at_ms <= t)) {
+			/*
+			 * Never delete the live generation: it is live again when
+			 * the reply to our own switch was lost (the load failed
+			 * after Redis had switched) or another loader switched.
+			 * A later load schedules it again once it is replaced.
+			 */
+			if (live < 0 && (r = live_generation(c, &live)) < 0) {
+				c->old_gens[w++] = *o;
+				continue;
+			}
+			if (o->gen == live) {
+				log_warn(NULL, "generation %lld is live, not deleting it", o->gen);
+				continue;
+			}
 			r = delete_generation(c, o->gen);
 			if (r == 0)
 				continue;

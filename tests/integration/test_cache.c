@@ -432,6 +432,29 @@ START_TEST(reload_while_serving)
 }
 END_TEST
 
+/* A generation that is live again (the reply to a switch was lost, or another
+ * loader switched) is never deleted, even when it was scheduled. */
+START_TEST(gc_keeps_live_generation)
+{
+	struct cache_options o = options();
+	struct cache *c = engine(&o);
+	char pattern[64], gen[24];
+	long long g1;
+
+	ck_assert_int_eq(cache_load(c), 0);
+	g1 = rgen();
+	ck_assert_int_eq(cache_load(c), 0); /* g1 waits for deletion */
+	ck_assert_int_gt(rgen(), g1);
+	snprintf(gen, sizeof(gen), "%lld", g1);
+	rcmd_ok(rdns, "SET " REPLICA_GEN_KEY " %s", gen);
+	ck_assert_int_eq(cache_gc(c, true), 0);
+	snprintf(pattern, sizeof(pattern), "dns:%lld:*", g1);
+	ck_assert_int_gt(count_keys(pattern), 5);
+	assert_live_matches("h.dyn.test.");
+	cache_destroy(c);
+}
+END_TEST
+
 /* ---- stream path ------------------------------------------------------- */
 
 /* Follows the stream until @cond holds or 3 s passed. */
@@ -764,6 +787,7 @@ Suite *make_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, full_load);
 	tcase_add_test(tc, reload_while_serving);
+	tcase_add_test(tc, gc_keeps_live_generation);
 	tcase_add_test(tc, stream_path);
 	tcase_add_test(tc, catchup_without_stream);
 	tcase_add_test(tc, late_commit);
