@@ -269,7 +269,7 @@ int cache_catchup(struct cache *c)
 		PGresult *res = NULL;
 		long long max_id = c->last_change_id;
 		size_t n = 0;
-		int rows;
+		int rows, found = 0;
 		char *snap;
 
 		snprintf(last, sizeof(last), "%lld", c->last_change_id);
@@ -293,6 +293,7 @@ int cache_catchup(struct cache *c)
 
 			if (PQgetisnull(res, i, 0))
 				continue; /* no row: only the snapshot */
+			found++;
 			id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 			if (id > max_id)
 				max_id = id;
@@ -324,7 +325,8 @@ int cache_catchup(struct cache *c)
 		PQclear(res);
 		if (r < 0)
 			return r;
-		if ((long long)rows < limit || atomic_load(&c->stop))
+		/* not @rows: with no change left it is still 1, the snapshot's row */
+		if ((long long)found < limit || atomic_load(&c->stop))
 			break;
 	}
 	r = update_lag(c);

@@ -587,6 +587,27 @@ START_TEST(catchup_without_stream)
 }
 END_TEST
 
+/* batch_size 1 (the configured minimum): the catch-up ends once drained. */
+START_TEST(catchup_batch_of_one)
+{
+	struct cache_options o = options();
+	struct cache *c;
+
+	o.batch_size = 1;
+	c = engine(&o);
+	ck_assert_int_eq(cache_load(c), 0);
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'one.dyn.test.', 'A', '192.0.2.12')");
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'two.dyn.test.', 'A', '192.0.2.13')");
+	ck_assert_int_eq(cache_catchup(c), 0);
+	assert_live_matches("one.dyn.test.");
+	assert_live_matches("two.dyn.test.");
+	ck_assert_int_eq(cache_catchup(c), 0); /* nothing left */
+	cache_destroy(c);
+}
+END_TEST
+
 /* ---- late commit ------------------------------------------------------- */
 
 START_TEST(late_commit)
@@ -790,6 +811,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, gc_keeps_live_generation);
 	tcase_add_test(tc, stream_path);
 	tcase_add_test(tc, catchup_without_stream);
+	tcase_add_test(tc, catchup_batch_of_one);
 	tcase_add_test(tc, late_commit);
 	tcase_add_test(tc, killed_mid_stream);
 	tcase_add_test(tc, purge_notices);
