@@ -225,6 +225,43 @@ static int purges_send(struct cache *c, const struct purges *p)
 	return 0;
 }
 
+/*
+ * The zones holding a CNAME to one of the names purged by name only: pdns
+ * caches the chased answer (the CNAME and the target's records) under the
+ * CNAME's name, so the target's change must purge that zone too.
+ */
+static const char sql_cname_referrers[] =
+	"SELECT DISTINCT z.name FROM records r JOIN zones z ON z.id = r.zone_id "
+	"WHERE r.type = 'CNAME' AND r.content = ANY($1::text[])";
+
+static int add_cname_referrers(struct cache *c, struct purges *p)
+{
+	struct db_error err;
+	PGresult *res = NULL;
+	char *array;
+	int r;
+
+	if (p->n_names == 0)
+		return 0;
+	array = cache_text_array((const char *const *)p->names, p->n_names);
+	if (!array)
+		return -ENOMEM;
+	{
+		const char *params[] = { array };
+
+		r = db_exec(c->pg, sql_cname_referrers, 1, params, &res, &err);
+	}
+	free(array);
+	if (r < 0) {
+		log_error(NULL, "could not read the CNAMEs to %zu names: %s", p->n_names, err.msg);
+		return r;
+	}
+	for (int i = 0; i < PQntuples(res) && r == 0; i++)
+		r = purge_add(&p->zones, &p->n_zones, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return r;
+}
+
 /* Decides the purge notice for one rewritten name. */
 static int purge_item(struct purges *p, const struct item *it)
 {
@@ -407,6 +444,8 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 	for (size_t i = 0; i < ctx.n; i++)
 		if ((r = purge_item(&purges, &ctx.items[i])) < 0)
 			goto out;
+	if ((r = add_cname_referrers(c, &purges)) < 0)
+		goto out;
 	r = purges_send(c, &purges);
 	if (r < 0)
 		goto out;

@@ -793,6 +793,18 @@ START_TEST(purge_notices)
 	ck_assert_str_eq(m, "h.dyn.test.");
 	free(m);
 
+	/* the target of a CNAME (x.sub -> ns1): the CNAME's zone too, pdns caches
+	 * the chased answer under x.sub.dyn.test. */
+	exec_ok("UPDATE records SET content = '192.0.2.53' WHERE name = 'ns1.dyn.test.'");
+	xadd("ns1.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	m = next_message(sub);
+	ck_assert_str_eq(m, "sub.dyn.test.");
+	free(m);
+	m = next_message(sub);
+	ck_assert_str_eq(m, "ns1.dyn.test.");
+	free(m);
+
 	redisFree(sub);
 	cache_destroy(c);
 }
