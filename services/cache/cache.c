@@ -295,11 +295,57 @@ static bool nap(struct cache *c, long long ms)
 }
 
 /*
+ * Redis may have come back from its append-only file or a snapshot without
+ * the writes of its last moments: the catch-up position of the meta hash
+ * belongs to what Redis kept, the one in memory may be ahead of it. Resume
+ * from the meta hash when it is behind (re-applying a change is harmless:
+ * names are re-read from PostgreSQL); without one, load again.
+ */
+static int resume_from_meta(struct cache *c)
+{
+	char key[REPLICA_KEY_SIZE];
+	redisReply *rep;
+	long long id;
+	char *snap;
+	int r;
+
+	replica_meta_key(c->gen, key, sizeof(key));
+	rep = redisCommand(c->rdns, "HMGET %s last_change_id snapshot", key);
+	if ((r = cache_redis_check(c->rdns, rep, "HMGET meta")) < 0)
+		return r;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		log_warn(NULL, "generation %lld has no catch-up position: loading again", c->gen);
+		c->need_load = true;
+		return cache_load(c);
+	}
+	id = strtoll(rep->element[0]->str, NULL, 10);
+	if (id < c->last_change_id) {
+		snap = strdup(rep->element[1]->str);
+		if (!snap) {
+			freeReplyObject(rep);
+			return -ENOMEM;
+		}
+		log_warn(NULL,
+			 "redis kept the replica up to change %lld, not %lld: catching up from "
+			 "there",
+			 id, c->last_change_id);
+		free(c->snapshot);
+		c->snapshot = snap;
+		c->last_change_id = id;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+/*
  * After a reconnect: keep following when the live generation is still the
  * one we write to; otherwise (Redis restarted, flushed, another loader
  * switched) load again.
  */
-static int resync(struct cache *c)
+int cache_resync(struct cache *c)
 {
 	redisReply *rep;
 	long long live = 0;
@@ -318,6 +364,9 @@ static int resync(struct cache *c)
 		atomic_store(&c->complete, false);
 		return cache_load(c);
 	}
+	r = resume_from_meta(c);
+	if (r < 0)
+		return r;
 	return cache_catchup(c);
 }
 
@@ -333,7 +382,7 @@ static void *run(void *arg)
 		if (!connected) {
 			r = cache_connect(c);
 			if (r == 0)
-				r = resync(c);
+				r = cache_resync(c);
 			if (r < 0) {
 				metric_inc(c->m_errors);
 				cache_disconnect(c);

@@ -114,6 +114,13 @@ int cache_follow(struct cache *c, int block_ms, bool claim);
 /* Reads the change log with the snapshot rule until it is drained; updates meta. */
 int cache_catchup(struct cache *c);
 
+/*
+ * After a reconnect: load again when the live generation is not ours;
+ * else resume the catch-up from the position Redis kept (it may have come
+ * back from its append-only file without its last writes) and catch up.
+ */
+int cache_resync(struct cache *c);
+
 /* Schedules every generation found in Redis but the live one for deletion. */
 int cache_scan_leftovers(struct cache *c);
 

@@ -587,6 +587,44 @@ START_TEST(catchup_without_stream)
 }
 END_TEST
 
+/*
+ * Redis came back without its last writes (an append-only file synced every
+ * second): the key of a change and the newer catch-up position are gone. The
+ * resync resumes from the position Redis kept, so the change comes back.
+ */
+START_TEST(resync_after_lost_writes)
+{
+	struct cache_options o = options();
+	struct cache *c = engine(&o);
+	char key[REPLICA_KEY_SIZE], name_key[REPLICA_KEY_SIZE], *old_id, *old_snap;
+	redisReply *rep;
+
+	ck_assert_int_eq(cache_load(c), 0);
+	replica_meta_key(rgen(), key, sizeof(key));
+	old_id = hget(key, "last_change_id");
+	old_snap = hget(key, "snapshot");
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'lost.dyn.test.', 'A', '192.0.2.14')");
+	ck_assert_int_eq(cache_catchup(c), 0);
+	assert_live_matches("lost.dyn.test.");
+
+	/* what Redis lost */
+	replica_name_key(rgen(), "lost.dyn.test.", name_key, sizeof(name_key));
+	rep = redisCommand(rdns, "DEL %s", name_key);
+	freeReplyObject(rep);
+	rep = redisCommand(rdns, "HSET %s last_change_id %s snapshot %s", key, old_id, old_snap);
+	freeReplyObject(rep);
+	ck_assert(!key_exists("lost.dyn.test."));
+
+	ck_assert_int_eq(cache_resync(c), 0);
+	assert_live_matches("lost.dyn.test.");
+	ck_assert(key_exists("lost.dyn.test."));
+	free(old_id);
+	free(old_snap);
+	cache_destroy(c);
+}
+END_TEST
+
 /* batch_size 1 (the configured minimum): the catch-up ends once drained. */
 START_TEST(catchup_batch_of_one)
 {
@@ -824,6 +862,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, stream_path);
 	tcase_add_test(tc, catchup_without_stream);
 	tcase_add_test(tc, catchup_batch_of_one);
+	tcase_add_test(tc, resync_after_lost_writes);
 	tcase_add_test(tc, late_commit);
 	tcase_add_test(tc, killed_mid_stream);
 	tcase_add_test(tc, purge_notices);
