@@ -165,7 +165,8 @@ static int claim(struct cache *c)
 		if ((r = cache_redis_check(c->stream, rep, "XAUTOCLAIM")) < 0)
 			return r;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING) {
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(rep);
 			return -EPROTO;
 		}
