@@ -1,6 +1,7 @@
 /* The answer path: Redis replica, PostgreSQL fallback, serve-stale. */
 
 #include "backend/lookup.h"
+#include "backend/mirror.h"
 #include "shared/db.h"
 #include "shared/log.h"
 #include "shared/redis.h"
@@ -23,6 +24,7 @@ struct lookup {
 	struct redis_client *redis;         /* owned; NULL without Redis */
 	struct db_pool *db;                 /* owned; NULL without PostgreSQL */
 	struct stale *stale;                /* owned */
+	struct mirror *mirror;              /* owned; NULL: mirror off */
 	struct event *probe;                /* owned */
 	struct lookup_config cfg;           /* strings not kept */
 	char lookup_sha[48], zones_sha[48]; /* "" until SCRIPT LOAD answered */
@@ -448,6 +450,7 @@ static void on_redis_connect(struct redis_client *c, void *arg)
 	(void)redis_client_command(c, 0, on_script_loaded, l->zones_sha, "SCRIPT LOAD %s",
 				   replica_zones_lua);
 	probe(l);
+	mirror_redis_up(l->mirror, true);
 }
 
 static void on_redis_disconnect(struct redis_client *c, void *arg)
@@ -455,6 +458,7 @@ static void on_redis_disconnect(struct redis_client *c, void *arg)
 	struct lookup *l = arg;
 
 	l->replica_complete = false;
+	mirror_redis_up(l->mirror, false);
 }
 
 /* ---- list (AXFR) ------------------------------------------------------- */
@@ -582,9 +586,28 @@ static struct op *op_new(struct lookup *l, enum op_kind kind, const char *name, 
 static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_done_fn cb,
 		      void *arg)
 {
-	struct op *op = op_new(ctx, OP_NAME, name, deadline_ms, cb, arg);
+	struct lookup *l = ctx;
+	struct op *op;
+	const char *value;
+	size_t len;
 
-	if (!op)
+	switch (mirror_get(l->mirror, name, &value, &len)) {
+	case MIRROR_FOUND:
+		if (l->stats)
+			metric_inc(l->stats->mirror_hits);
+		(void)stale_put(l->stale, name, value, len, source_now_ms());
+		cb(SOURCE_FOUND, value, len, NULL, arg);
+		return 0;
+	case MIRROR_ABSENT:
+		if (l->stats)
+			metric_inc(l->stats->mirror_hits);
+		stale_remove(l->stale, name);
+		cb(SOURCE_ABSENT, NULL, 0, NULL, arg);
+		return 0;
+	case MIRROR_UNKNOWN:
+		break;
+	}
+	if (!(op = op_new(l, OP_NAME, name, deadline_ms, cb, arg)))
 		return -ENOMEM;
 	redis_start(op);
 	return 0;
@@ -683,6 +706,13 @@ int lookup_create(struct event_base *base, const struct lookup_config *cfg,
 			r = -errno;
 			goto fail;
 		}
+		if (cfg->mirror) {
+			struct mirror_config mc = { .max_bytes = cfg->mirror_max_bytes };
+
+			r = -ENOMEM;
+			if (!(l->mirror = mirror_create(base, l->redis, &mc)))
+				goto fail;
+		}
 	}
 	if (cfg->database_url) {
 		struct db_pool_config dc = {
@@ -721,8 +751,10 @@ void lookup_destroy(struct lookup *l)
 	l->closing = true;
 	if (l->probe)
 		event_free(l->probe);
-	redis_client_destroy(l->redis);
+	redis_client_destroy(l->redis); /* completes the mirror's commands: before it */
 	l->redis = NULL;
+	mirror_destroy(l->mirror);
+	l->mirror = NULL;
 	db_pool_destroy(l->db);
 	l->db = NULL;
 	stale_destroy(l->stale);
@@ -751,9 +783,18 @@ bool lookup_ready(struct lookup *l, json_t *checks)
 					: !redis_client_connected(l->redis) ? "down"
 					: l->replica_complete               ? "ok"
 							      : "replica incomplete"));
+	json_object_set_new(checks, "mirror",
+			    json_string(!l->mirror                 ? "off"
+					: mirror_usable(l->mirror) ? "ready"
+								   : "not ready"));
 	json_object_set_new(checks, "postgres",
 			    json_string(!l->db  ? "not configured"
 					: db_ok ? "ok"
 						: "down"));
 	return redis_ok || db_ok;
+}
+
+struct mirror *lookup_mirror(struct lookup *l)
+{
+	return l ? l->mirror : NULL;
 }

@@ -26,6 +26,7 @@
 struct event_base;
 struct redis_client;
 struct db_pool;
+struct mirror;
 
 struct lookup_config {
 	const char *redis_url;    /* borrowed: replica (db0); NULL: no Redis */
@@ -37,6 +38,8 @@ struct lookup_config {
 	long long stale_ttl_cap;    /* seconds */
 	long long stale_max_age_ms; /* 0: no limit */
 	size_t list_max_records;
+	bool mirror;             /* answer from an in-memory mirror of the replica */
+	size_t mirror_max_bytes; /* its bound */
 };
 
 struct lookup;
@@ -57,6 +60,9 @@ void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
 
 /* Forgets the stale answers of @name and below (purge notices). */
 void lookup_stale_drop(struct lookup *l, const char *name);
+
+/* The mirror (borrowed) or NULL: the purge subscriber feeds it name notices. */
+struct mirror *lookup_mirror(struct lookup *l);
 
 /* Readiness: Redis connected with a complete replica, or PostgreSQL reachable. */
 bool lookup_ready(struct lookup *l, json_t *checks);

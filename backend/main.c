@@ -30,6 +30,8 @@ struct backend_config {
 	long long db_pool_size;
 	long long stale_entries, stale_bytes, stale_ttl_cap, stale_max_age;
 	long long max_connections, max_line, list_max_records;
+	bool mirror;
+	long long mirror_max_bytes;
 	char *log_level, *log_format;
 };
 
@@ -117,6 +119,13 @@ static const struct config_key keys[] = {
 	{ KEY(list_max_records), .type = CONFIG_INT, .def = "5000", .min = 1, .max = 100000,
 	  .help = "largest zone served by list (AXFR): pdns re-parses long replies, 20000 "
 		  "records take longer than its timeout" },
+	{ KEY(mirror), .type = CONFIG_BOOL, .def = "true",
+	  .help = "answer lookups from an in-memory mirror of the replica, kept current by the "
+		  "name notices of ddns-cache (no Redis round trip)" },
+	{ KEY(mirror_max_bytes), .type = CONFIG_INT, .def = "268435456", .min = 65536,
+	  .max = 68719476736LL,
+	  .help = "largest mirror (names, answers, bookkeeping); a larger replica is answered "
+		  "from Redis" },
 	{ KEY(log_level), .env = "DDNS_LOG_LEVEL", .type = CONFIG_STR, .def = "info",
 	  .check = check_level, .reloadable = true, .help = "debug, info, warn or error" },
 	{ KEY(log_format), .env = "DDNS_LOG_FORMAT", .type = CONFIG_STR, .def = "auto",
@@ -247,6 +256,8 @@ int main(int argc, char **argv)
 			.db_pool_size = (unsigned)app.cfg.db_pool_size,
 			.stale_entries = (size_t)app.cfg.stale_entries,
 			.stale_bytes = (size_t)app.cfg.stale_bytes,
+			.mirror = app.cfg.mirror,
+			.mirror_max_bytes = (size_t)app.cfg.mirror_max_bytes,
 			.stale_ttl_cap = app.cfg.stale_ttl_cap,
 			.stale_max_age_ms = app.cfg.stale_max_age,
 			.list_max_records = (size_t)app.cfg.list_max_records,

@@ -1,6 +1,7 @@
 /* Purge notices → serve-stale drops and PowerDNS cache flushes. */
 
 #include "backend/purge.h"
+#include "backend/mirror.h"
 #include "shared/dnsname.h"
 #include "shared/log.h"
 #include "shared/redis.h"
@@ -164,9 +165,26 @@ static void on_message(struct redis_client *c, const char *channel, const char *
 	purge_notice(arg, msg, len);
 }
 
+static void on_names(struct redis_client *c, const char *channel, const char *msg, size_t len,
+		     void *arg)
+{
+	struct purge *p = arg;
+
+	mirror_notice(lookup_mirror(p->lookup), msg, len);
+}
+
+static void on_sub_disconnect(struct redis_client *c, void *arg)
+{
+	struct purge *p = arg;
+
+	mirror_sub_up(lookup_mirror(p->lookup), false);
+}
+
 static void on_sub_connect(struct redis_client *c, void *arg)
 {
 	struct purge *p = arg;
+
+	mirror_sub_up(lookup_mirror(p->lookup), true);
 
 	if (p->connected_once) {
 		log_info(NULL, "purge channel resubscribed: flushing every pdns cache, notices "
@@ -237,6 +255,7 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 		struct redis_client_opts opts = {
 			.backoff_max_ms = 2000,
 			.on_connect = on_sub_connect,
+			.on_disconnect = on_sub_disconnect,
 			.arg = p,
 			.name = "redis-purge",
 		};
@@ -253,6 +272,9 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 		if (!p->sub)
 			goto fail;
 		r = redis_client_subscribe(p->sub, REPLICA_PURGE_CHANNEL, on_message, p);
+		if (r < 0)
+			goto fail;
+		r = redis_client_subscribe(p->sub, REPLICA_NAMES_CHANNEL, on_names, p);
 		if (r < 0)
 			goto fail;
 	}

@@ -22,6 +22,8 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 		st->requests[m] = metric_with(req, (const char *const[]){ proto_method_name(m) });
 	st->redis_hits = metrics_counter(reg, "ddns_backend_redis_hits_total",
 					 "Lookups answered by the Redis replica.");
+	st->mirror_hits = metrics_counter(reg, "ddns_backend_mirror_hits_total",
+					  "Lookups answered by the in-memory mirror.");
 	st->redis_misses =
 		metrics_counter(reg, "ddns_backend_redis_misses_total",
 				"Lookups the Redis replica could not answer (incomplete or down).");

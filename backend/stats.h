@@ -12,6 +12,7 @@ struct backend_stats {
 	struct metric *requests[PROTO_METHOD_COUNT]; /* by method */
 	struct metric *redis_hits;   /* answered by the Redis replica (found or absent) */
 	struct metric *redis_misses; /* no complete replica, or Redis failed */
+	struct metric *mirror_hits;  /* answered by the in-memory mirror (found or absent) */
 	struct metric *pg_fallbacks; /* answered by PostgreSQL */
 	struct metric *stale_served; /* answered from the serve-stale store */
 	struct metric *errors;       /* error replies (SERVFAIL) */

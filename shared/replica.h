@@ -40,6 +40,13 @@
 #define REPLICA_STREAM        "dns:changes"
 #define REPLICA_STREAM_GROUP  "cache"
 #define REPLICA_PURGE_CHANNEL "dns:purge"
+/*
+ * Name notices for in-memory mirrors: after writing keys, ddns-cache
+ * publishes every name it wrote or deleted (normalized), and after a
+ * generation switch "gen <G>". Readers may publish "mark <token>" markers of
+ * their own there (ignored by everyone else).
+ */
+#define REPLICA_NAMES_CHANNEL "dns:names"
 
 /* The served SOA serial of the zone row aliased "z" (see above). */
 #define REPLICA_SERIAL_SQL                                                                     \

@@ -446,6 +446,10 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 			goto out;
 	if ((r = add_cname_referrers(c, &purges)) < 0)
 		goto out;
+	/* every name written or deleted, for the mirrors, after the writes */
+	r = cache_publish_names(c, names, ctx.n);
+	if (r < 0)
+		goto out;
 	r = purges_send(c, &purges);
 	if (r < 0)
 		goto out;

@@ -63,6 +63,29 @@ int cache_publish(struct cache *c, const char *name)
 	return 0;
 }
 
+int cache_publish_names(struct cache *c, const char *const *msgs, size_t n)
+{
+	redisReply *rep;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(c->stream, "PUBLISH %s %s", REPLICA_NAMES_CHANNEL, msgs[i]);
+	for (size_t i = 0; i < n; i++) {
+		rep = NULL;
+		if (redisGetReply(c->stream, (void **)&rep) != REDIS_OK) {
+			log_error(NULL, "redis PUBLISH names failed: %s",
+				  c->stream->errstr[0] ? c->stream->errstr : "no reply");
+			return -EIO;
+		}
+		if (rep->type == REDIS_REPLY_ERROR) {
+			log_error(NULL, "redis PUBLISH names failed: %s", rep->str);
+			r = -EIO;
+		}
+		freeReplyObject(rep);
+	}
+	return r;
+}
+
 int cache_store_position(struct cache *c)
 {
 	char key[REPLICA_KEY_SIZE], id[24];

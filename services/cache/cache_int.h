@@ -62,6 +62,8 @@ int cache_redis_check(redisContext *ctx, redisReply *reply, const char *what);
 
 /* Publishes @name on the purge channel. */
 int cache_publish(struct cache *c, const char *name);
+/* Publishes @msgs (names, or "gen <G>") on REPLICA_NAMES_CHANNEL, pipelined; 0 or -EIO. */
+int cache_publish_names(struct cache *c, const char *const *msgs, size_t n);
 
 /* Writes last_change_id and snapshot into the meta hash of the live generation. */
 int cache_store_position(struct cache *c);

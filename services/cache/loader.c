@@ -290,6 +290,14 @@ int cache_load(struct cache *c)
 					 LOG_NUM("last_change_id", max_id) },
 		   6, "generation %lld is live", c->gen);
 
+	{
+		char msg[32];
+		const char *msgs[] = { msg };
+
+		snprintf(msg, sizeof(msg), "gen %lld", c->gen);
+		if ((r = cache_publish_names(c, msgs, 1)) < 0)
+			goto out;
+	}
 	/* leftovers of crashed loaders and older generations go after the grace period */
 	if ((r = cache_scan_leftovers(c)) < 0)
 		goto out;

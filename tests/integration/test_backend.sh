@@ -231,9 +231,85 @@ check "a purge notice flushes pdns through its API" \
 	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge www.dyn.test. >/dev/null"
 check "the flush reached the PowerDNS API" wait_metric ddns_backend_purges_total
 
+# ---- the mirror: the replica in memory, kept current by name notices ---------
+readyz() {
+	curl -sS --max-time 2 "http://127.0.0.1:$http_port/readyz"
+}
+mirror_ready() {
+	local i
+	for i in $(seq 1 50); do
+		readyz | grep -q '"mirror": *"ready"' && return 0
+		sleep 0.1
+	done
+	readyz
+	return 1
+}
+# NAME TYPE REGEX: the answer matches within 1 s
+soon_has() {
+	local i
+	for i in $(seq 1 10); do
+		q "$1" "$2" | grep -v '^;' | grep -Eq "$3" && return 0
+		sleep 0.1
+	done
+	q "$1" "$2"
+	return 1
+}
+soon_status() { # NAME TYPE STATUS
+	local i
+	for i in $(seq 1 10); do
+		q "$1" "$2" | grep -q "status: $3" && return 0
+		sleep 0.1
+	done
+	q "$1" "$2"
+	return 1
+}
+names() { rcli -n 1 PUBLISH dns:names "$@" >/dev/null; }
+a_json() { # NAME ADDRESS
+	echo "[{\"qtype\":\"A\",\"qname\":\"$1\",\"content\":\"$2\",\"ttl\":300,\"domain_id\":1}]"
+}
+check "the mirror fills from generation 1" mirror_ready
+check "the mirror answers (counted)" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port www.dyn.test. A | grep -q 192.0.2.99 && curl -fsS http://127.0.0.1:$http_port/metrics | awk '\$1 == \"ddns_backend_mirror_hits_total\" && \$2 > 0 {f=1} END {exit !f}'"
+check "a Redis write without a notice is not seen (the mirror answers)" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port SET dns:1:n:www.dyn.test. '$(a_json www.dyn.test. 192.0.2.98)' >/dev/null && dig +norec @127.0.0.1 -p $dns_port www.dyn.test. A | grep -q 192.0.2.99"
+check "a name notice updates the mirror" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:names www.dyn.test. >/dev/null"
+check "... the update is answered" soon_has www.dyn.test. A '192\.0\.2\.98'
+check "a new name, announced, is answered" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port SET dns:1:n:new.dyn.test. '$(a_json new.dyn.test. 192.0.2.50)' >/dev/null && redis-cli -h 127.0.0.1 -p $redis_port PUBLISH dns:names new.dyn.test. >/dev/null"
+check "... new.dyn.test. answers" soon_has new.dyn.test. A '192\.0\.2\.50'
+check "a deleted name, announced, is NXDOMAIN" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port DEL dns:1:n:new.dyn.test. >/dev/null && redis-cli -h 127.0.0.1 -p $redis_port PUBLISH dns:names new.dyn.test. >/dev/null"
+check "... new.dyn.test. is NXDOMAIN" soon_status new.dyn.test. A NXDOMAIN
+check "the ENT and the apex still answer from the mirror" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port b.dyn.test. A | grep -q 'status: NOERROR' && dig +norec @127.0.0.1 -p $dns_port dyn.test. SOA | grep -q 'ANSWER: 1,'"
+switch_gen() {
+	local k
+	for k in $(rcli --scan --pattern 'dns:1:n:*'); do
+		rcli --raw GET "$k" | head -c -1 | rcli -x SET "dns:2:${k#dns:1:}" >/dev/null || return 1
+	done
+	rcli SET dns:2:n:www.dyn.test. "$(a_json www.dyn.test. 192.0.2.96)" >/dev/null &&
+		rcli SET dns:gen 2 >/dev/null && names "gen 2"
+}
+check "a generation switch, announced" switch_gen
+check "... answers come from the new generation at once" soon_has www.dyn.test. A '192\.0\.2\.96'
+check "... mirror ready on generation 2" mirror_ready
+check "... with the new value" soon_has www.dyn.test. A '192\.0\.2\.96'
+check "a generation switch without a notice is caught by the probe" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port SET dns:gen 1 >/dev/null"
+check "... answers from generation 1 within 1 s" soon_has www.dyn.test. A '192\.0\.2\.98'
+check "... the mirror fills again" mirror_ready
+check "the subscriber is killed: the mirror is dropped" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port CLIENT KILL TYPE pubsub >/dev/null; sleep 0.2; grep -q 'dropped: notice channel lost' '$tmp/backend.log'"
+check "... and rebuilt after the resubscription" mirror_ready
+check "... fills are logged per generation" \
+	sh -c "[ \$(grep -c 'mirror of generation 1 ready' '$tmp/backend.log') -ge 3 ]"
+
 # ---- the replica is gone: PostgreSQL again ------------------------------------
-check "without dns:gen, the answer comes from PostgreSQL" \
-	sh -c "redis-cli -h 127.0.0.1 -p $redis_port DEL dns:gen >/dev/null && dig +norec @127.0.0.1 -p $dns_port www.dyn.test. A | grep -v '^;' | grep -q '192\.0\.2\.1\b'"
+check "without dns:gen (FLUSHALL), the answer comes from PostgreSQL within 1 s" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port FLUSHALL >/dev/null"
+check "... from PostgreSQL" soon_has www.dyn.test. A '192\.0\.2\.1\b'
+check "... the mirror is not ready" sh -c "curl -sS http://127.0.0.1:$http_port/readyz | grep -q '\"mirror\": *\"not ready\"'"
 check "PostgreSQL fallbacks are counted" metric_positive ddns_backend_pg_fallbacks_total
 
 # ---- Redis down: PostgreSQL ----------------------------------------------------
