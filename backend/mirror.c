@@ -37,9 +37,9 @@ struct cmd {
 	struct mirror *m; /* borrowed */
 	unsigned long epoch;
 	enum cmd_kind kind;
-	size_t n_keys;     /* CMD_BATCH, CMD_NAME: the keys asked after dns:gen */
-	size_t *key_off;   /* owned: offsets into keys */
-	char *keys;        /* owned: the keys, NUL-separated */
+	size_t n_keys;   /* CMD_BATCH, CMD_NAME: the keys asked after dns:gen */
+	size_t *key_off; /* owned: offsets into keys */
+	char *keys;      /* owned: the keys, NUL-separated */
 };
 
 struct mirror {
@@ -232,7 +232,8 @@ static bool gen_matches(const struct mirror *m, const redisReply *r)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%lld", m->gen);
 
-	return r->type == REDIS_REPLY_STRING && r->len == (size_t)n && memcmp(r->str, buf, r->len) == 0;
+	return r->type == REDIS_REPLY_STRING && r->len == (size_t)n &&
+	       memcmp(r->str, buf, r->len) == 0;
 }
 
 static void on_reply(redisReply *r, const char *err, void *arg);

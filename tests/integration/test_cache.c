@@ -848,6 +848,72 @@ START_TEST(purge_notices)
 }
 END_TEST
 
+/* ---- name notices (for the backends' mirrors) --------------------------- */
+
+/* Reads @n messages; true when @want is among them. */
+static bool messages_have(redisContext *sub, size_t n, const char *want)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char *m = next_message(sub);
+
+		ck_assert_ptr_nonnull(m);
+		found = found || strcmp(m, want) == 0;
+		free(m);
+	}
+	return found;
+}
+
+START_TEST(name_notices)
+{
+	struct cache_options o = options();
+	struct cache *c = engine(&o);
+	redisContext *sub;
+	char url[256], want[32], *m;
+	redisReply *rep;
+
+	sub = redis_db(STREAM_DB, url, sizeof(url));
+	rep = redisCommand(sub, "SUBSCRIBE %s", REPLICA_NAMES_CHANNEL);
+	freeReplyObject(rep);
+
+	/* a load announces its generation once it is live */
+	ck_assert_int_eq(cache_load(c), 0);
+	rep = redisCommand(rdns, "GET %s", REPLICA_GEN_KEY);
+	ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
+	snprintf(want, sizeof(want), "gen %s", rep->str);
+	freeReplyObject(rep);
+	m = next_message(sub);
+	ck_assert_str_eq(m, want);
+	free(m);
+
+	/* a changed name: every name rewritten (it and its ancestors), after the write */
+	exec_ok("UPDATE records SET content = '192.0.2.60' WHERE name = 'ns1.dyn.test.'");
+	xadd("ns1.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	ck_assert(messages_have(sub, 3, "ns1.dyn.test."));
+	assert_live_matches("ns1.dyn.test.");
+
+	/* a new name and a deleted one are announced too, also without a value change */
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'fresh2.dyn.test.', 'A', '192.0.2.61')");
+	xadd("fresh2.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	ck_assert(messages_have(sub, 3, "fresh2.dyn.test."));
+	exec_ok("DELETE FROM records WHERE name = 'fresh2.dyn.test.'");
+	xadd("fresh2.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	ck_assert(messages_have(sub, 3, "fresh2.dyn.test."));
+	ck_assert(!key_exists("fresh2.dyn.test."));
+	xadd("ns1.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	ck_assert(messages_have(sub, 3, "ns1.dyn.test."));
+
+	redisFree(sub);
+	cache_destroy(c);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("cache");
@@ -866,6 +932,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, late_commit);
 	tcase_add_test(tc, killed_mid_stream);
 	tcase_add_test(tc, purge_notices);
+	tcase_add_test(tc, name_notices);
 	suite_add_tcase(s, tc);
 	return s;
 }
