@@ -172,12 +172,16 @@ SELECT id, r.name, r.type, r.content, 300 FROM zones,
 WHERE zones.name = 'dyn.test.';
 SQL
 
-DDNS_REDIS_DNS_URL=redis://127.0.0.1:$redis_port/0 \
-	DDNS_REDIS_STREAM_URL=redis://127.0.0.1:$redis_port/1 \
-	DDNS_DATABASE_URL=$db DDNS_PDNS_API_URL=http://127.0.0.1:$api_port DDNS_PDNS_API_KEY=$key \
-	DDNS_BACKEND_LISTEN=127.0.0.1:$http_port DDNS_LOG_FORMAT=logfmt \
-	daemon_start "$tmp/backend.pid" "$tmp/backend.log" "$backend" --socket "$sock" \
-	--socket-mode 0666 --db-timeout 500ms --redis-timeout 200ms
+start_backend() { # extra flags
+	DDNS_REDIS_DNS_URL=redis://127.0.0.1:$redis_port/0 \
+		DDNS_REDIS_STREAM_URL=redis://127.0.0.1:$redis_port/1 \
+		DDNS_DATABASE_URL=$db DDNS_PDNS_API_URL=http://127.0.0.1:$api_port \
+		DDNS_PDNS_API_KEY=$key DDNS_BACKEND_LISTEN=127.0.0.1:$http_port \
+		DDNS_LOG_FORMAT=logfmt \
+		daemon_start "$tmp/backend.pid" "$tmp/backend.log" "$backend" --socket "$sock" \
+		--socket-mode 0666 --db-timeout 500ms --redis-timeout 200ms "$@"
+}
+start_backend
 check "ddns-backend creates its socket" wait_file "$sock" 10
 # shellcheck disable=SC2046 # the flags are words
 pdns_start "$tmp/pdns" "$dns_port" "$api_port" "$key" $(pdns_remote_flags "$sock") \
@@ -304,6 +308,29 @@ check "the subscriber is killed: the mirror is dropped" \
 check "... and rebuilt after the resubscription" mirror_ready
 check "... fills are logged per generation" \
 	sh -c "[ \$(grep -c 'mirror of generation 1 ready' '$tmp/backend.log') -ge 3 ]"
+
+# ---- the mirror's memory bound -------------------------------------------------
+big_replica() {
+	local i pad
+	pad=$(printf '%0200d' 0)
+	for i in $(seq 1 400); do
+		echo "SET dns:1:n:big$i.dyn.test. '[{\"qtype\":\"TXT\",\"qname\":\"big$i.dyn.test.\",\"content\":\"\\\"$pad\\\"\",\"ttl\":60,\"domain_id\":1}]'"
+	done | rcli >/dev/null
+}
+restart_small() {
+	stop_pid "$tmp/backend.pid" && rm -f "$sock" && start_backend --mirror-max-bytes 65536 &&
+		wait_file "$sock" 10
+}
+check "400 names of 250 bytes are written" big_replica
+check "a backend with mirror_max_bytes 64 KiB starts" restart_small
+check "... the bound is logged once" \
+	sh -c "sleep 1; [ \$(grep -c 'larger than mirror_max_bytes' '$tmp/backend.log') = 1 ]"
+check "... the mirror is not ready" \
+	sh -c "curl -sS http://127.0.0.1:$http_port/readyz | grep -q '\"mirror\": *\"not ready\"'"
+check "... answers still come (from Redis)" soon_has www.dyn.test. A '192\.0\.2\.98'
+check "... and the big names too" soon_has big7.dyn.test. TXT '000000'
+check "... the mirror answered none of them" \
+	sh -c "! curl -fsS http://127.0.0.1:$http_port/metrics | awk '\$1 == \"ddns_backend_mirror_hits_total\" && \$2 > 0 {f=1} END {exit !f}'"
 
 # ---- the replica is gone: PostgreSQL again ------------------------------------
 check "without dns:gen (FLUSHALL), the answer comes from PostgreSQL within 1 s" \
