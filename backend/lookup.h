@@ -1,7 +1,8 @@
 #pragma once
 
 /*
- * The answer path: Redis replica (db0) first, PostgreSQL when Redis is
+ * The answer path: the in-memory mirror of the replica when usable
+ * (mirror.h), else the Redis replica (db0), PostgreSQL when Redis is
  * unreachable or holds no complete replica, the serve-stale store when
  * neither can answer. Implements struct source_ops (see source.h).
  *
