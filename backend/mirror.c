@@ -110,6 +110,13 @@ static void reset(struct mirror *m, const char *why)
 	clear(m);
 }
 
+/* A reset for data that will likely be there again: retry after a pause, not every tick. */
+static void reset_later(struct mirror *m, const char *why)
+{
+	reset(m, why);
+	m->retry_after_ms = source_now_ms() + MIRROR_RETRY_MS;
+}
+
 static void grow(struct mirror *m)
 {
 	size_t n = m->n_buckets * 2;
@@ -190,7 +197,7 @@ static void over_limit(struct mirror *m)
 			 m->cfg.max_bytes);
 	m->limit_logged = true;
 	reset(m, "mirror_max_bytes reached");
-	m->retry_after_ms = source_now_ms() + 60000;
+	m->retry_after_ms = source_now_ms() + MIRROR_LIMIT_RETRY_MS;
 }
 
 /* Applies the value @v (nil: no such name) of key @key. Returns false after a reset. */
@@ -203,15 +210,16 @@ static bool apply_value(struct mirror *m, const char *key, size_t klen, const re
 	int r;
 
 	if (klen <= (size_t)plen || memcmp(key, prefix, (size_t)plen) != 0) {
-		reset(m, "unexpected key");
+		reset_later(m, "unexpected key");
 		return false;
 	}
-	if (v->type == REDIS_REPLY_NIL) {
+	if (v->type == REDIS_REPLY_NIL || (v->type == REDIS_REPLY_STRING && v->len == 0)) {
+		/* the lookup script answers "no such name" for both */
 		remove_name(m, name, len);
 		return true;
 	}
-	if (v->type != REDIS_REPLY_STRING || v->len == 0) {
-		reset(m, "unexpected value");
+	if (v->type != REDIS_REPLY_STRING) {
+		reset_later(m, "unexpected value");
 		return false;
 	}
 	r = put(m, name, len, v->str, v->len);
@@ -317,7 +325,7 @@ static void on_scan(struct mirror *m, const redisReply *r)
 	    r->element[0]->type != REDIS_REPLY_STRING ||
 	    r->element[0]->len >= sizeof(m->scan_cursor) ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		reset(m, "unexpected SCAN reply");
+		reset_later(m, "unexpected SCAN reply");
 		return;
 	}
 	memcpy(m->scan_cursor, r->element[0]->str, r->element[0]->len);
@@ -346,7 +354,7 @@ static void on_scan(struct mirror *m, const redisReply *r)
 		if (keys->element[i]->type != REDIS_REPLY_STRING) {
 			free(argv);
 			free(lens);
-			reset(m, "unexpected SCAN reply");
+			reset_later(m, "unexpected SCAN reply");
 			return;
 		}
 		argv[i + 2] = keys->element[i]->str;
@@ -363,7 +371,7 @@ static void on_scan(struct mirror *m, const redisReply *r)
 static void on_values(struct mirror *m, const redisReply *r, const struct cmd *c)
 {
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != c->n_keys + 1) {
-		reset(m, "unexpected MGET reply");
+		reset_later(m, "unexpected MGET reply");
 		return;
 	}
 	if (!gen_matches(m, r->element[0])) {
@@ -392,8 +400,12 @@ static void on_reply(redisReply *r, const char *err, void *arg)
 
 	if (c->epoch != m->epoch)
 		goto out; /* a reply for a mirror since dropped */
-	if (!r || r->type == REDIS_REPLY_ERROR) {
-		reset(m, r ? r->str : err ? err : "no reply");
+	if (!r) {
+		reset(m, err ? err : "no reply");
+		goto out;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		reset_later(m, r->str);
 		goto out;
 	}
 	switch (c->kind) {
@@ -483,7 +495,7 @@ void mirror_notice(struct mirror *m, const char *msg, size_t len)
 		long long g;
 
 		if (len - 4 >= sizeof(buf)) {
-			reset(m, "unreadable generation notice");
+			reset_later(m, "unreadable generation notice");
 			return;
 		}
 		memcpy(buf, msg + 4, len - 4);
@@ -497,18 +509,18 @@ void mirror_notice(struct mirror *m, const char *msg, size_t len)
 	if (m->phase < PH_FILL)
 		return; /* the coming SCAN sees the change */
 	if (len == 0 || len >= sizeof(raw) || memchr(msg, '\0', len)) {
-		reset(m, "unreadable name notice");
+		reset_later(m, "unreadable name notice");
 		return;
 	}
 	memcpy(raw, msg, len);
 	raw[len] = '\0';
 	if (dnsname_normalize(raw, DNSNAME_WILDCARD, name, NULL) < 0) {
-		reset(m, "unreadable name notice");
+		reset_later(m, "unreadable name notice");
 		return;
 	}
 	klen = replica_name_key(m->gen, name, key, sizeof(key));
 	if (klen < 0) {
-		reset(m, "unreadable name notice");
+		reset_later(m, "unreadable name notice");
 		return;
 	}
 	argv[0] = "MGET";

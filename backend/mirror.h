@@ -34,6 +34,10 @@ struct mirror;
 #define MIRROR_TICK_MS 250
 /* The last generation check and marker echo must be this recent. */
 #define MIRROR_FRESH_MS 1000
+/* Pause before filling again after unexpected data or an error reply. */
+#define MIRROR_RETRY_MS 5000
+/* Pause before filling again after mirror_max_bytes was reached (or a new generation). */
+#define MIRROR_LIMIT_RETRY_MS 60000
 /* Names per SCAN step and per MGET. */
 #define MIRROR_BATCH 1000
 /* Accounting overhead of one entry besides its name and value. */
