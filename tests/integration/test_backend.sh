@@ -285,6 +285,16 @@ check "... new.dyn.test. answers" soon_has new.dyn.test. A '192\.0\.2\.50'
 check "a deleted name, announced, is NXDOMAIN" \
 	sh -c "redis-cli -h 127.0.0.1 -p $redis_port DEL dns:1:n:new.dyn.test. >/dev/null && redis-cli -h 127.0.0.1 -p $redis_port PUBLISH dns:names new.dyn.test. >/dev/null"
 check "... new.dyn.test. is NXDOMAIN" soon_status new.dyn.test. A NXDOMAIN
+burst() { # 200 writes of one name, each announced: the last one wins
+	local i
+	for i in $(seq 1 200); do
+		echo "SET dns:1:n:burst.dyn.test. '$(a_json burst.dyn.test. "198.51.100.$((i % 250))")'"
+		echo "PUBLISH dns:names burst.dyn.test."
+	done | rcli >/dev/null
+}
+check "200 announced writes of one name in a burst" burst
+check "... the last one is answered" soon_has burst.dyn.test. A '198\.51\.100\.200\b'
+check "... and stays" sh -c "sleep 0.3; dig +norec @127.0.0.1 -p $dns_port burst.dyn.test. A | grep -v '^;' | grep -q '198\.51\.100\.200\b'"
 check "the ENT and the apex still answer from the mirror" \
 	sh -c "dig +norec @127.0.0.1 -p $dns_port b.dyn.test. A | grep -q 'status: NOERROR' && dig +norec @127.0.0.1 -p $dns_port dyn.test. SOA | grep -q 'ANSWER: 1,'"
 switch_gen() {
