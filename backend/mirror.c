@@ -51,7 +51,6 @@ struct mirror {
 	size_t n_buckets, count, bytes;
 	enum phase phase;
 	unsigned long epoch; /* bumped by every reset: older replies are ignored */
-	unsigned long fills;
 	long long gen;
 	char scan_cursor[32];
 	char nonce[24];
@@ -309,7 +308,6 @@ static void scan_next(struct mirror *m)
 static void fill_done(struct mirror *m)
 {
 	m->phase = PH_READY;
-	m->fills++;
 	log_info(NULL, "mirror of generation %lld ready: %zu names, %zu bytes", m->gen, m->count,
 		 m->bytes);
 }
@@ -662,19 +660,4 @@ enum mirror_answer mirror_get(struct mirror *m, const char *name, const char **r
 			return MIRROR_ABSENT;
 	}
 	return MIRROR_UNKNOWN;
-}
-
-size_t mirror_count(const struct mirror *m)
-{
-	return m ? m->count : 0;
-}
-
-size_t mirror_bytes(const struct mirror *m)
-{
-	return m ? m->bytes : 0;
-}
-
-unsigned long mirror_fills(const struct mirror *m)
-{
-	return m ? m->fills : 0;
 }

@@ -47,8 +47,11 @@ struct mirror_config {
 	size_t max_bytes; /* beyond it: not usable (logged once a fill) */
 };
 
-/* @redis is the replica (db0) command client, borrowed; it must outlive nothing:
- * destroy it first, then the mirror. Returns NULL when out of memory. */
+/*
+ * @base and @redis (the replica (db0) command client) are borrowed. Destroy
+ * the client before the mirror: its pending commands complete into the
+ * mirror. Returns NULL when out of memory.
+ */
 struct mirror *mirror_create(struct event_base *base, struct redis_client *redis,
 			     const struct mirror_config *cfg);
 void mirror_destroy(struct mirror *m); /* NULL-safe */
@@ -71,7 +74,3 @@ enum mirror_answer mirror_get(struct mirror *m, const char *name, const char **r
 			      size_t *ret_len);
 
 bool mirror_usable(const struct mirror *m);
-size_t mirror_count(const struct mirror *m);
-size_t mirror_bytes(const struct mirror *m);
-/* Fills completed since creation (tests). */
-unsigned long mirror_fills(const struct mirror *m);
