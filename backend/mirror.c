@@ -1,6 +1,8 @@
 /* The mirror: the live replica generation in memory, kept current by name notices. */
 
 #include "backend/mirror.h"
+
+#include "backend/hash.h"
 #include "backend/source.h"
 #include "shared/dnsname.h"
 #include "shared/log.h"
@@ -58,17 +60,6 @@ struct mirror {
 	bool limit_logged;
 	int64_t echo_ms, gen_ok_ms, retry_after_ms;
 };
-
-static uint64_t hash_name(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static size_t entry_bytes(const struct entry *e)
 {
@@ -139,7 +130,7 @@ static void grow(struct mirror *m)
 
 static void remove_name(struct mirror *m, const char *name, size_t len)
 {
-	struct entry **slot = find_slot(m, name, len, hash_name(name, len)), *e = *slot;
+	struct entry **slot = find_slot(m, name, len, name_hash(name, len)), *e = *slot;
 
 	if (!e)
 		return;
@@ -152,7 +143,7 @@ static void remove_name(struct mirror *m, const char *name, size_t len)
 /* Stores @value for @name; -E2BIG beyond max_bytes, -ENOMEM (the caller resets). */
 static int put(struct mirror *m, const char *name, size_t len, const char *value, size_t vlen)
 {
-	uint64_t h = hash_name(name, len);
+	uint64_t h = name_hash(name, len);
 	struct entry **slot = find_slot(m, name, len, h), *old = *slot, *e;
 	size_t bytes = m->bytes - (old ? entry_bytes(old) : 0);
 
@@ -630,7 +621,7 @@ bool mirror_usable(const struct mirror *m)
 
 static const struct entry *find(const struct mirror *m, const char *name, size_t len)
 {
-	uint64_t h = hash_name(name, len);
+	uint64_t h = name_hash(name, len);
 	const struct entry *e = m->buckets[h & (m->n_buckets - 1)];
 
 	for (; e; e = e->hnext)

@@ -1,6 +1,8 @@
 /* The serve-stale store: a hash table of names with an LRU list. */
 
 #include "backend/stale.h"
+
+#include "backend/hash.h"
 #include "shared/dnsname.h"
 
 #include <errno.h>
@@ -27,17 +29,6 @@ struct stale {
 	size_t count, bytes;
 	size_t max_entries, max_bytes;
 };
-
-static uint64_t hash_name(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static size_t entry_bytes(const struct entry *e)
 {
@@ -152,7 +143,7 @@ static void evict(struct stale *s)
 int stale_put(struct stale *s, const char *name, const char *json, size_t len, int64_t now_ms)
 {
 	size_t name_len = strlen(name);
-	uint64_t h = hash_name(name, name_len);
+	uint64_t h = name_hash(name, name_len);
 	struct entry **slot = find_slot(s, name, name_len, h), *e = *slot;
 	char *value;
 
@@ -206,7 +197,7 @@ int stale_put(struct stale *s, const char *name, const char *json, size_t len, i
 void stale_remove(struct stale *s, const char *name)
 {
 	size_t len = strlen(name);
-	struct entry **slot = find_slot(s, name, len, hash_name(name, len));
+	struct entry **slot = find_slot(s, name, len, name_hash(name, len));
 
 	if (*slot)
 		remove_at(s, slot);
@@ -231,7 +222,7 @@ int stale_get(struct stale *s, const char *name, long long ttl_cap, long long ma
 	      int64_t now_ms, char **ret_json)
 {
 	size_t len = strlen(name), i;
-	struct entry **slot = find_slot(s, name, len, hash_name(name, len)), *e = *slot;
+	struct entry **slot = find_slot(s, name, len, name_hash(name, len)), *e = *slot;
 	json_t *doc, *rr;
 	char *out;
 
