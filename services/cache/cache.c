@@ -321,10 +321,11 @@ static bool nap(struct cache *c, long long ms)
  * Redis may have come back from its append-only file or a snapshot without
  * the writes of its last moments: the catch-up position of the meta hash
  * belongs to what Redis kept, the one in memory may be ahead of it. Resume
- * from the meta hash when it is behind (re-applying a change is harmless:
- * names are re-read from PostgreSQL); without one, load again.
+ * from the meta hash when it is behind, or always with @force (re-applying
+ * a change is harmless: names are re-read from PostgreSQL). Without a meta
+ * hash it sets need_load for the caller.
  */
-static int resume_from_meta(struct cache *c)
+static int resume_from_meta(struct cache *c, bool force)
 {
 	char key[REPLICA_KEY_SIZE];
 	redisReply *rep;
@@ -342,10 +343,10 @@ static int resume_from_meta(struct cache *c)
 		freeReplyObject(rep);
 		log_warn(NULL, "generation %lld has no catch-up position: loading again", c->gen);
 		c->need_load = true;
-		return cache_load(c);
+		return 0;
 	}
 	id = strtoll(rep->element[0]->str, NULL, 10);
-	if (id < c->last_change_id) {
+	if (force || id < c->last_change_id) {
 		snap = strdup(rep->element[1]->str);
 		if (!snap) {
 			freeReplyObject(rep);
@@ -382,15 +383,49 @@ int cache_resync(struct cache *c)
 	if (rep->type == REDIS_REPLY_STRING)
 		live = strtoll(rep->str, NULL, 10);
 	freeReplyObject(rep);
-	if (live != c->gen) {
-		log_warn(NULL, "live generation is %lld, not %lld: loading again", live, c->gen);
+	if (live <= 0) {
+		log_warn(NULL, "no live generation (redis lost it): loading again");
 		atomic_store(&c->complete, false);
 		return cache_load(c);
 	}
-	r = resume_from_meta(c);
+	if (live != c->gen) {
+		/* another loader switched (or redis came back with an older switch): follow it */
+		r = cache_adopt_live(c);
+		if (r < 0)
+			return r;
+		return cache_catchup(c);
+	}
+	r = resume_from_meta(c, false);
 	if (r < 0)
 		return r;
+	if (c->need_load)
+		return cache_load(c);
 	return cache_catchup(c);
+}
+
+int cache_adopt_live(struct cache *c)
+{
+	redisReply *rep = redisCommand(c->rdns, "GET %s", REPLICA_GEN_KEY);
+	long long live = 0;
+	int r;
+
+	if ((r = cache_redis_check(c->rdns, rep, "GET dns:gen")) < 0)
+		return r;
+	if (rep->type == REDIS_REPLY_STRING)
+		live = strtoll(rep->str, NULL, 10);
+	freeReplyObject(rep);
+	if (live <= 0)
+		return -EAGAIN; /* nothing live yet: the loader is still at work */
+	if (live != c->gen)
+		log_info(NULL, "following generation %lld, made live by another loader", live);
+	c->gen = live;
+	c->need_load = false;
+	atomic_store(&c->st_gen, live);
+	r = resume_from_meta(c, true);
+	if (r < 0 || c->need_load)
+		return r < 0 ? r : -EAGAIN;
+	atomic_store(&c->complete, true);
+	return 0;
 }
 
 static void *run(void *arg)

@@ -121,6 +121,13 @@ int cache_catchup(struct cache *c);
  */
 int cache_resync(struct cache *c);
 
+/*
+ * Follows the live generation that another loader made (or that Redis came
+ * back with): its catch-up position comes from its meta hash. -EAGAIN when
+ * nothing is live yet.
+ */
+int cache_adopt_live(struct cache *c);
+
 /* Schedules every generation found in Redis but the live one for deletion. */
 int cache_scan_leftovers(struct cache *c);
 

@@ -349,10 +349,13 @@ static int check_live(struct cache *c)
 	if (rep->type == REDIS_REPLY_STRING)
 		live = strtoll(rep->str, NULL, 10);
 	freeReplyObject(rep);
-	if (live != c->gen) {
-		log_warn(NULL, "live generation is %lld, not %lld: loading again", live, c->gen);
+	if (live <= 0) {
+		log_warn(NULL, "no live generation (redis lost it): loading again");
 		atomic_store(&c->complete, false);
 		c->need_load = true;
+	} else if (live != c->gen) {
+		/* another loader switched: follow its generation instead of loading again */
+		return cache_adopt_live(c);
 	}
 	return 0;
 }

@@ -147,6 +147,49 @@ out:
 	return r;
 }
 
+/*
+ * The loader lease: one instance at a time builds a generation and collects
+ * leftovers (another instance's build in progress is not a leftover). A
+ * crashed holder's lease expires after LEASE_MS; the holder renews it with
+ * every batch.
+ */
+#define LEASE_KEY "dns:loader"
+#define LEASE_MS  60000
+
+static const char lease_renew_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+static const char lease_release_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+					"return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/* 0 when taken, -EBUSY when another instance holds it. */
+static int lease_take(struct cache *c)
+{
+	redisReply *rep =
+		redisCommand(c->rdns, "SET %s %s NX PX %d", LEASE_KEY, c->consumer, LEASE_MS);
+	int r;
+
+	if ((r = cache_redis_check(c->rdns, rep, "SET lease")) < 0)
+		return r;
+	r = rep->type == REDIS_REPLY_STATUS ? 0 : -EBUSY;
+	freeReplyObject(rep);
+	return r;
+}
+
+/* Renews (or releases) the lease if it is still ours; -EBUSY when it is not. */
+static int lease_call(struct cache *c, const char *lua)
+{
+	redisReply *rep =
+		redisCommand(c->rdns, "EVAL %s 1 %s %s %d", lua, LEASE_KEY, c->consumer, LEASE_MS);
+	int r;
+
+	if ((r = cache_redis_check(c->rdns, rep, "EVAL lease")) < 0)
+		return r;
+	r = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ? 0 : -EBUSY;
+	freeReplyObject(rep);
+	return r;
+}
+
 int cache_load(struct cache *c)
 {
 	struct load_ctx ctx = { .c = c };
@@ -161,8 +204,16 @@ int cache_load(struct cache *c)
 
 	if ((r = cache_ensure_group(c)) < 0)
 		return r;
-	if ((r = new_generation(c, &ctx.gen, &live)) < 0)
+	r = lease_take(c);
+	if (r == -EBUSY) {
+		/* another instance is loading: follow its live generation, if any */
+		log_info(NULL, "another ddns-cache holds the loader lease: not loading");
+		return cache_adopt_live(c);
+	}
+	if (r < 0)
 		return r;
+	if ((r = new_generation(c, &ctx.gen, &live)) < 0)
+		goto out;
 	log_info(NULL, "loading generation %lld (live: %lld)", ctx.gen, live);
 
 	r = simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", &err);
@@ -198,6 +249,11 @@ int cache_load(struct cache *c)
 
 		if (atomic_load(&c->stop)) {
 			r = -ECANCELED;
+			goto fail;
+		}
+		if ((r = lease_call(c, lease_renew_lua)) < 0) {
+			log_error(NULL, "lost the loader lease while loading generation %lld",
+				  ctx.gen);
 			goto fail;
 		}
 		r = db_exec(c->pg, fetch, 0, NULL, &res, &err);
@@ -315,6 +371,8 @@ fail:
 	/* the partial generation was never live: delete it at once */
 	cache_schedule_gc(c, ctx.gen, 0);
 out:
+	/* a failed release leaves the lease to expire */
+	(void)lease_call(c, lease_release_lua);
 	freeReplyObject(rep);
 	PQclear(res);
 	for (size_t i = 0; i < n_zones; i++)

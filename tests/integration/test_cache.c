@@ -625,6 +625,63 @@ START_TEST(resync_after_lost_writes)
 }
 END_TEST
 
+static long long gen_counter(void)
+{
+	char *v = rget("dns:gen:next");
+	long long n = v ? atoll(v) : 0;
+
+	free(v);
+	return n;
+}
+
+/*
+ * Two instances: the one that did not load follows the other's generation
+ * instead of loading again (no ping-pong), applies changes to it, and a load
+ * while another instance holds the loader lease builds nothing.
+ */
+START_TEST(two_instances)
+{
+	struct cache_options o1 = options(), o2 = options();
+	struct cache *c1, *c2;
+	long long gen, counter;
+	redisReply *rep;
+
+	o1.consumer = "one";
+	o2.consumer = "two";
+	c1 = engine(&o1);
+	c2 = engine(&o2);
+	ck_assert_int_eq(cache_load(c1), 0);
+	ck_assert_int_eq(cache_load(c2), 0); /* the second instance starts: a new generation */
+	gen = rgen();
+	counter = gen_counter();
+
+	/* the first one follows it rather than loading again */
+	ck_assert_int_eq(cache_resync(c1), 0);
+	ck_assert_int_eq(rgen(), gen);
+	ck_assert_int_eq(gen_counter(), counter);
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'both.dyn.test.', 'A', '192.0.2.15')");
+	ck_assert_int_eq(cache_catchup(c1), 0);
+	assert_live_matches("both.dyn.test.");
+
+	/* another instance is loading: no generation is built, the live one is followed */
+	rep = redisCommand(rdns, "SET dns:loader three PX 60000");
+	freeReplyObject(rep);
+	ck_assert_int_eq(cache_load(c1), 0);
+	ck_assert_int_eq(rgen(), gen);
+	ck_assert_int_eq(gen_counter(), counter);
+	rep = redisCommand(rdns, "DEL dns:loader");
+	freeReplyObject(rep);
+
+	/* and without the lease held, a load builds a generation and frees the lease */
+	ck_assert_int_eq(cache_load(c1), 0);
+	ck_assert_int_gt(rgen(), gen);
+	ck_assert_ptr_null(rget("dns:loader"));
+	cache_destroy(c2);
+	cache_destroy(c1);
+}
+END_TEST
+
 /* batch_size 1 (the configured minimum): the catch-up ends once drained. */
 START_TEST(catchup_batch_of_one)
 {
@@ -929,6 +986,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, catchup_without_stream);
 	tcase_add_test(tc, catchup_batch_of_one);
 	tcase_add_test(tc, resync_after_lost_writes);
+	tcase_add_test(tc, two_instances);
 	tcase_add_test(tc, late_commit);
 	tcase_add_test(tc, killed_mid_stream);
 	tcase_add_test(tc, purge_notices);
