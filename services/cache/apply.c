@@ -226,15 +226,18 @@ static int purges_send(struct cache *c, const struct purges *p)
 }
 
 /*
- * The zones holding a CNAME to one of the names purged by name only: pdns
- * caches the chased answer (the CNAME and the target's records) under the
- * CNAME's name, so the target's change must purge that zone too.
+ * The zones holding a record that points at one of the names purged by name
+ * only: pdns caches a CNAME's chased answer under the CNAME's name, and the
+ * addresses of an MX exchange, SRV target or NS host as additional data of
+ * other answers, so the target's change must purge those zones too
+ * (dns_target and its index: migration 0005).
  */
-static const char sql_cname_referrers[] =
+static const char sql_referrers[] =
 	"SELECT DISTINCT z.name FROM records r JOIN zones z ON z.id = r.zone_id "
-	"WHERE r.type = 'CNAME' AND r.content = ANY($1::text[])";
+	"WHERE r.type IN ('CNAME', 'MX', 'SRV', 'NS') "
+	"AND dns_target(r.type, r.content) = ANY($1::text[])";
 
-static int add_cname_referrers(struct cache *c, struct purges *p)
+static int add_referrers(struct cache *c, struct purges *p)
 {
 	struct db_error err;
 	PGresult *res = NULL;
@@ -249,11 +252,12 @@ static int add_cname_referrers(struct cache *c, struct purges *p)
 	{
 		const char *params[] = { array };
 
-		r = db_exec(c->pg, sql_cname_referrers, 1, params, &res, &err);
+		r = db_exec(c->pg, sql_referrers, 1, params, &res, &err);
 	}
 	free(array);
 	if (r < 0) {
-		log_error(NULL, "could not read the CNAMEs to %zu names: %s", p->n_names, err.msg);
+		log_error(NULL, "could not read the records pointing at %zu names: %s", p->n_names,
+			  err.msg);
 		return r;
 	}
 	for (int i = 0; i < PQntuples(res) && r == 0; i++)
@@ -444,7 +448,7 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 	for (size_t i = 0; i < ctx.n; i++)
 		if ((r = purge_item(&purges, &ctx.items[i])) < 0)
 			goto out;
-	if ((r = add_cname_referrers(c, &purges)) < 0)
+	if ((r = add_referrers(c, &purges)) < 0)
 		goto out;
 	/* every name written or deleted, for the mirrors, after the writes */
 	r = cache_publish_names(c, names, ctx.n);

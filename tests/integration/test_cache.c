@@ -822,7 +822,7 @@ START_TEST(purge_notices)
 	struct cache_options o = options();
 	struct cache *c = engine(&o);
 	redisContext *sub;
-	char url[256], *m;
+	char url[256], *m, *m2;
 	redisReply *rep;
 
 	sub = redis_db(STREAM_DB, url, sizeof(url));
@@ -838,12 +838,21 @@ START_TEST(purge_notices)
 	ck_assert_str_eq(m, "sub.dyn.test.");
 	free(m);
 
-	/* a changed name: that name */
+	/* a changed name that nothing points at: that name */
+	exec_ok("UPDATE records SET content = '192.0.2.49' WHERE name = 'a.b.c.dyn.test.'");
+	xadd("a.b.c.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	m = next_message(sub);
+	ck_assert_str_eq(m, "a.b.c.dyn.test.");
+	free(m);
+
+	/* the apex NS host: its address is additional data of the zone's answers,
+	 * so the zone (which covers the name) */
 	exec_ok("UPDATE records SET content = '192.0.2.50' WHERE name = 'ns1.dyn.test.'");
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
 	m = next_message(sub);
-	ck_assert_str_eq(m, "ns1.dyn.test.");
+	ck_assert_str_eq(m, "dyn.test.");
 	free(m);
 
 	/* a new name: the zone (NXDOMAIN answers cached elsewhere) */
@@ -880,25 +889,58 @@ START_TEST(purge_notices)
 	/* nothing changed (a duplicate): no notice; the next one is the next change */
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	exec_ok("UPDATE records SET content = '192.0.2.52' WHERE name = 'h.dyn.test.' "
+	exec_ok("UPDATE records SET content = '192.0.2.52' WHERE name = 'a.b.c.dyn.test.'");
+	xadd("a.b.c.dyn.test.", 1);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	m = next_message(sub);
+	ck_assert_str_eq(m, "a.b.c.dyn.test.");
+	free(m);
+
+	/* an SRV target (_sip._tcp -> h): the SRV record's zone, which covers h */
+	exec_ok("UPDATE records SET content = '192.0.2.55' WHERE name = 'h.dyn.test.' "
 		"AND type = 'A'");
 	xadd("h.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
 	m = next_message(sub);
-	ck_assert_str_eq(m, "h.dyn.test.");
+	ck_assert_str_eq(m, "dyn.test.");
 	free(m);
 
-	/* the target of a CNAME (x.sub -> ns1): the CNAME's zone too, pdns caches
-	 * the chased answer under x.sub.dyn.test. */
+	/* the target of a CNAME (x.sub -> ns1): the CNAME's zone, pdns caches the
+	 * chased answer under x.sub.dyn.test.; ns1 is also the apex NS host, whose
+	 * address rides along as additional data: its zone (which covers ns1) too */
 	exec_ok("UPDATE records SET content = '192.0.2.53' WHERE name = 'ns1.dyn.test.'");
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
 	m = next_message(sub);
-	ck_assert_str_eq(m, "sub.dyn.test.");
+	m2 = next_message(sub);
+	ck_assert_msg((strcmp(m, "sub.dyn.test.") == 0 && strcmp(m2, "dyn.test.") == 0) ||
+			      (strcmp(m, "dyn.test.") == 0 && strcmp(m2, "sub.dyn.test.") == 0),
+		      "got %s and %s", m, m2);
 	free(m);
+	free(m2);
+
+	/* an MX exchange whose address changes: the zone of the MX record */
+	exec_ok("INSERT INTO zones (id, name, mname, rname) VALUES "
+		"(4, 'mx.test.', 'ns1.dyn.test.', 'hostmaster.dyn.test.')");
+	exec_ok("INSERT INTO records (zone_id, name, type, content) VALUES "
+		"(4, 'mx.test.', 'MX', '10 mail.sub.dyn.test.'), "
+		"(2, 'mail.sub.dyn.test.', 'A', '192.0.2.60')");
+	ck_assert_int_ge(cache_catchup(c), 0);
+	/* a fresh subscriber: the notices of the new names stay behind */
+	redisFree(sub);
+	sub = redis_db(STREAM_DB, url, sizeof(url));
+	rep = redisCommand(sub, "SUBSCRIBE %s", REPLICA_PURGE_CHANNEL);
+	freeReplyObject(rep);
+	exec_ok("UPDATE records SET content = '192.0.2.61' WHERE name = 'mail.sub.dyn.test.'");
+	xadd("mail.sub.dyn.test.", 2);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
 	m = next_message(sub);
-	ck_assert_str_eq(m, "ns1.dyn.test.");
+	m2 = next_message(sub);
+	ck_assert_msg((strcmp(m, "mail.sub.dyn.test.") == 0 && strcmp(m2, "mx.test.") == 0) ||
+			      (strcmp(m, "mx.test.") == 0 && strcmp(m2, "mail.sub.dyn.test.") == 0),
+		      "got %s and %s", m, m2);
 	free(m);
+	free(m2);
 
 	redisFree(sub);
 	cache_destroy(c);
