@@ -92,17 +92,6 @@ int zone_check_hostmaster(const char *value, const char **ret_reason)
 	return -EINVAL;
 }
 
-static int insert_record(PGconn *conn, const char *zone_id, const char *name, const char *type,
-			 const char *content, const char *ttl, struct db_error *err)
-{
-	const char *params[5] = { zone_id, name, type, content, ttl };
-
-	return db_exec(conn,
-		       "INSERT INTO records (zone_id, domain_id, name, type, content, ttl)"
-		       " VALUES ($1, NULL, $2, $3, $4, $5)",
-		       5, params, NULL, err);
-}
-
 static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone, const char *rname,
 		     const struct seed_ns *ns, int n_ns, FILE *out, struct db_error *err)
 {
@@ -111,7 +100,8 @@ static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone
 	const char *params[8] = { zone, kind, ns[0].name, rname, refresh, retry, expire, minimum };
 	const char *dparams[1] = { zone };
 	PGresult *res = NULL;
-	int r, i, n_glue = 0;
+	size_t n_glue = 0;
+	int r;
 
 	/* a zone inside a user's domain would take the user's names away */
 	r = db_exec(conn,
@@ -151,34 +141,12 @@ static int add_in_tx(PGconn *conn, const struct zone_params *p, const char *zone
 	snprintf(zone_id, sizeof(zone_id), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 
-	for (i = 0; i < n_ns; i++) {
-		r = insert_record(conn, zone_id, zone, "NS", ns[i].name, ttl, err);
-		if (r < 0)
-			return r;
-		if (!dnsname_is_at_or_below(ns[i].name, zone)) {
-			if (ns[i].type)
-				fprintf(out,
-					"zone %s: ignoring the address of nameserver %s, which is "
-					"outside the zone\n",
-					zone, ns[i].name);
-			continue;
-		}
-		if (!ns[i].type) {
-			fprintf(out,
-				"zone %s: warning: nameserver %s is inside the zone but has no "
-				"address (add it with ddns-admin record add %s A ADDRESS)\n",
-				zone, ns[i].name, ns[i].name);
-			continue;
-		}
-		r = insert_record(conn, zone_id, ns[i].name, ns[i].type, ns[i].addr, ttl, err);
-		if (r < 0) {
-			if (db_error_is(err, "23505"))
-				continue; /* the same glue given twice */
-			return r;
-		}
-		n_glue++;
-	}
-	fprintf(out, "zone %s: created (%s), %d NS records, %d glue records\n", zone, kind, n_ns,
+	r = seed_zone_ns(conn, zone_id, zone, ns, (size_t)n_ns, ttl,
+			 "add it with ddns-admin record add NAME A ADDRESS", out, NULL, &n_glue,
+			 err);
+	if (r < 0)
+		return r;
+	fprintf(out, "zone %s: created (%s), %d NS records, %zu glue records\n", zone, kind, n_ns,
 		n_glue);
 	return 0;
 }

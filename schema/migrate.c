@@ -622,6 +622,48 @@ static int seed_record(PGconn *conn, const char *zone_id, const char *name, cons
 	return 0;
 }
 
+int seed_zone_ns(PGconn *conn, const char *zone_id, const char *zone, const struct seed_ns *ns,
+		 size_t n_ns, const char *ttl, const char *no_address_hint, FILE *out,
+		 size_t *ret_written, size_t *ret_glue, struct db_error *err)
+{
+	size_t written = 0, glue = 0;
+	bool changed;
+	int r;
+
+	for (size_t i = 0; i < n_ns; i++) {
+		r = seed_record(conn, zone_id, zone, "NS", ns[i].name, ttl, &changed, err);
+		if (r < 0)
+			return r;
+		written += changed;
+		if (!in_zone(ns[i].name, zone)) {
+			if (ns[i].type)
+				fprintf(out,
+					"zone %s: ignoring the address of nameserver %s, which is "
+					"outside the zone\n",
+					zone, ns[i].name);
+			continue;
+		}
+		if (!ns[i].type) {
+			fprintf(out,
+				"zone %s: warning: nameserver %s is inside the zone but has no "
+				"address (%s)\n",
+				zone, ns[i].name, no_address_hint);
+			continue;
+		}
+		r = seed_record(conn, zone_id, ns[i].name, ns[i].type, ns[i].addr, ttl, &changed,
+				err);
+		if (r < 0)
+			return r;
+		written += changed;
+		glue += changed;
+	}
+	if (ret_written)
+		*ret_written = written;
+	if (ret_glue)
+		*ret_glue = glue;
+	return 0;
+}
+
 static int seed_zone(PGconn *conn, const struct seed_config *cfg, const char *zone,
 		     const struct seed_ns *ns, size_t n_ns, FILE *out, struct db_error *err)
 {
@@ -630,8 +672,7 @@ static int seed_zone(PGconn *conn, const struct seed_config *cfg, const char *zo
 	const char *id_param[1] = { zone };
 	PGresult *res = NULL;
 	char zone_id[24];
-	size_t i, n_written = 0;
-	bool changed;
+	size_t n_written = 0;
 	int r;
 
 	if (cfg->zone_hostmaster && *cfg->zone_hostmaster) {
@@ -680,32 +721,10 @@ static int seed_zone(PGconn *conn, const struct seed_config *cfg, const char *zo
 	snprintf(zone_id, sizeof(zone_id), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 
-	for (i = 0; i < n_ns; i++) {
-		r = seed_record(conn, zone_id, zone, "NS", ns[i].name, ttl, &changed, err);
-		if (r < 0)
-			return r;
-		n_written += changed;
-		if (!in_zone(ns[i].name, zone)) {
-			if (ns[i].type)
-				fprintf(out,
-					"zone %s: ignoring the address of nameserver %s, which is "
-					"outside the zone\n",
-					zone, ns[i].name);
-			continue;
-		}
-		if (!ns[i].type) {
-			fprintf(out,
-				"zone %s: warning: nameserver %s is inside the zone but has no "
-				"address (give it as %s=ADDRESS)\n",
-				zone, ns[i].name, ns[i].name);
-			continue;
-		}
-		r = seed_record(conn, zone_id, ns[i].name, ns[i].type, ns[i].addr, ttl, &changed,
-				err);
-		if (r < 0)
-			return r;
-		n_written += changed;
-	}
+	r = seed_zone_ns(conn, zone_id, zone, ns, n_ns, ttl, "give it as NAME=ADDRESS", out,
+			 &n_written, NULL, err);
+	if (r < 0)
+		return r;
 	fprintf(out, "zone %s: %zu records written\n", zone, n_written);
 	return 0;
 }

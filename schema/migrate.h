@@ -86,6 +86,18 @@ int seed_parse_ns(const char *item, size_t len, struct seed_ns *ns);
  */
 const char *seed_next_item(const char **p, size_t *ret_len);
 
+/*
+ * Writes the NS records of zone @zone (row @zone_id) and the glue of its
+ * nameservers inside the zone that have an address; idempotent (a record
+ * that is already there is not written again). @no_address_hint ends the
+ * warning about a nameserver inside the zone without an address. The records
+ * written go to *@ret_written and the glue among them to *@ret_glue (either
+ * may be NULL).
+ */
+int seed_zone_ns(PGconn *conn, const char *zone_id, const char *zone, const struct seed_ns *ns,
+		 size_t n_ns, const char *ttl, const char *no_address_hint, FILE *out,
+		 size_t *ret_written, size_t *ret_glue, struct db_error *err);
+
 /* config_key.check helpers for base_zones, zone_ns and zone_hostmaster. */
 int seed_check_zones(const char *value, const char **ret_reason);
 int seed_check_ns(const char *value, const char **ret_reason);
