@@ -817,12 +817,36 @@ static char *next_message(redisContext *sub)
 	return msg;
 }
 
+/* The next purge notice is @want. */
+static void expect_notice(redisContext *sub, const char *want)
+{
+	char *m = next_message(sub);
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m, want);
+	free(m);
+}
+
+/* The next two purge notices are @a and @b, in either order. */
+static void expect_notices(redisContext *sub, const char *a, const char *b)
+{
+	char *m = next_message(sub), *m2 = next_message(sub);
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(m2);
+	ck_assert_msg((strcmp(m, a) == 0 && strcmp(m2, b) == 0) ||
+			      (strcmp(m, b) == 0 && strcmp(m2, a) == 0),
+		      "got %s and %s, want %s and %s", m, m2, a, b);
+	free(m);
+	free(m2);
+}
+
 START_TEST(purge_notices)
 {
 	struct cache_options o = options();
 	struct cache *c = engine(&o);
 	redisContext *sub;
-	char url[256], *m, *m2;
+	char url[256];
 	redisReply *rep;
 
 	sub = redis_db(STREAM_DB, url, sizeof(url));
@@ -831,60 +855,44 @@ START_TEST(purge_notices)
 
 	/* a full load announces every zone */
 	ck_assert_int_eq(cache_load(c), 0);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "sub.dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
+	expect_notice(sub, "sub.dyn.test.");
 
 	/* a changed name that nothing points at: that name */
 	exec_ok("UPDATE records SET content = '192.0.2.49' WHERE name = 'a.b.c.dyn.test.'");
 	xadd("a.b.c.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "a.b.c.dyn.test.");
-	free(m);
+	expect_notice(sub, "a.b.c.dyn.test.");
 
 	/* the apex NS host: its address is additional data of the zone's answers,
 	 * so the zone (which covers the name) */
 	exec_ok("UPDATE records SET content = '192.0.2.50' WHERE name = 'ns1.dyn.test.'");
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
 
 	/* a new name: the zone (NXDOMAIN answers cached elsewhere) */
 	exec_ok("INSERT INTO records (zone_id, name, type, content) "
 		"VALUES (1, 'fresh.dyn.test.', 'A', '192.0.2.51')");
 	xadd("fresh.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
 
 	/* a deleted name: the zone */
 	exec_ok("DELETE FROM records WHERE name = 'fresh.dyn.test.'");
 	xadd("fresh.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
 
 	/* a CNAME target change and a wildcard: the zone */
 	exec_ok("UPDATE records SET content = 'ns1.dyn.test.' WHERE name = 'x.sub.dyn.test.'");
 	xadd("x.sub.dyn.test.", 2);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "sub.dyn.test.");
-	free(m);
+	expect_notice(sub, "sub.dyn.test.");
 	exec_ok("UPDATE records SET ttl = 120 WHERE name = '*.w.dyn.test.'");
 	xadd("*.w.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
 
 	/* nothing changed (a duplicate): no notice; the next one is the next change */
 	xadd("ns1.dyn.test.", 1);
@@ -892,18 +900,14 @@ START_TEST(purge_notices)
 	exec_ok("UPDATE records SET content = '192.0.2.52' WHERE name = 'a.b.c.dyn.test.'");
 	xadd("a.b.c.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "a.b.c.dyn.test.");
-	free(m);
+	expect_notice(sub, "a.b.c.dyn.test.");
 
 	/* an SRV target (_sip._tcp -> h): the SRV record's zone, which covers h */
 	exec_ok("UPDATE records SET content = '192.0.2.55' WHERE name = 'h.dyn.test.' "
 		"AND type = 'A'");
 	xadd("h.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	ck_assert_str_eq(m, "dyn.test.");
-	free(m);
+	expect_notice(sub, "dyn.test.");
 
 	/* the target of a CNAME (x.sub -> ns1): the CNAME's zone, pdns caches the
 	 * chased answer under x.sub.dyn.test.; ns1 is also the apex NS host, whose
@@ -911,13 +915,7 @@ START_TEST(purge_notices)
 	exec_ok("UPDATE records SET content = '192.0.2.53' WHERE name = 'ns1.dyn.test.'");
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	m2 = next_message(sub);
-	ck_assert_msg((strcmp(m, "sub.dyn.test.") == 0 && strcmp(m2, "dyn.test.") == 0) ||
-			      (strcmp(m, "dyn.test.") == 0 && strcmp(m2, "sub.dyn.test.") == 0),
-		      "got %s and %s", m, m2);
-	free(m);
-	free(m2);
+	expect_notices(sub, "sub.dyn.test.", "dyn.test.");
 
 	/* an MX exchange whose address changes: the zone of the MX record */
 	exec_ok("INSERT INTO zones (id, name, mname, rname) VALUES "
@@ -934,13 +932,7 @@ START_TEST(purge_notices)
 	exec_ok("UPDATE records SET content = '192.0.2.61' WHERE name = 'mail.sub.dyn.test.'");
 	xadd("mail.sub.dyn.test.", 2);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	m = next_message(sub);
-	m2 = next_message(sub);
-	ck_assert_msg((strcmp(m, "mail.sub.dyn.test.") == 0 && strcmp(m2, "mx.test.") == 0) ||
-			      (strcmp(m, "mx.test.") == 0 && strcmp(m2, "mail.sub.dyn.test.") == 0),
-		      "got %s and %s", m, m2);
-	free(m);
-	free(m2);
+	expect_notices(sub, "mail.sub.dyn.test.", "mx.test.");
 
 	redisFree(sub);
 	cache_destroy(c);
@@ -969,7 +961,7 @@ START_TEST(name_notices)
 	struct cache_options o = options();
 	struct cache *c = engine(&o);
 	redisContext *sub;
-	char url[256], want[32], *m;
+	char url[256], want[32];
 	redisReply *rep;
 
 	sub = redis_db(STREAM_DB, url, sizeof(url));
@@ -982,9 +974,7 @@ START_TEST(name_notices)
 	ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
 	snprintf(want, sizeof(want), "gen %s", rep->str);
 	freeReplyObject(rep);
-	m = next_message(sub);
-	ck_assert_str_eq(m, want);
-	free(m);
+	expect_notice(sub, want);
 
 	/* a changed name: every name rewritten (it and its ancestors), after the write */
 	exec_ok("UPDATE records SET content = '192.0.2.60' WHERE name = 'ns1.dyn.test.'");
