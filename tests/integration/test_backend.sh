@@ -9,6 +9,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
+. "$root/tests/harness/tap.sh"
 build=${1:?usage: $0 BUILDDIR}
 backend=$build/backend/ddns-backend
 migrate=$build/schema/ddns-migrate
@@ -31,28 +32,6 @@ api_port=$(free_port)
 http_port=$(free_port)
 key=test-key-$RANDOM$RANDOM
 sock=$tmp/backend.sock
-
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-notok() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	failed=1
-}
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		ok "$desc"
-	else
-		notok "$desc"
-		sed 's/^/# /' "$tmp/out" | head -30
-	fi
-}
 
 cleanup() {
 	stop_pid "$tmp/pdns/pdns.pid"

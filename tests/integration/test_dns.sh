@@ -8,6 +8,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
+. "$root/tests/harness/tap.sh"
 
 tmp=$(mktemp -d /tmp/ddns-dns.XXXXXX)
 chmod 755 "$tmp"
@@ -24,29 +25,6 @@ stack=$root/scripts/stack.sh
 run=$DDNS_RUN_DIR
 db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
 port=$DDNS_DNS_PORT
-
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-notok() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	failed=1
-}
-# check DESC CMD...: one TAP line; the output of a failing CMD as diagnostics.
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		ok "$desc"
-	else
-		notok "$desc"
-		sed 's/^/# /' "$tmp/out" | head -40
-	fi
-}
 
 cleanup() {
 	"$stack" down >/dev/null 2>&1
@@ -98,20 +76,6 @@ has() {
 			return 1
 		}
 	done
-}
-
-# within SECONDS CMD...: CMD succeeds within SECONDS (polled every 50 ms)
-within() {
-	local limit=$1 start now
-	shift
-	start=$(date +%s%N)
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		now=$(date +%s%N)
-		[ $(((now - start) / 1000000)) -ge $((limit * 1000)) ] && break
-		sleep 0.05
-	done
-	"$@"
 }
 
 # ---- start ------------------------------------------------------------------

@@ -7,6 +7,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
+. "$root/tests/harness/tap.sh"
 
 tmp=$(mktemp -d /tmp/ddns-stack.XXXXXX)
 chmod 755 "$tmp"
@@ -21,21 +22,6 @@ export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
 unset DDNS_DATABASE_URL DDNS_BASE_ZONES
 stack=$root/scripts/stack.sh
 db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
-
-n=0
-failed=0
-check() {
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		sed 's/^/# /' "$tmp/out"
-		failed=1
-	fi
-}
 
 cleanup() {
 	"$stack" down >/dev/null 2>&1
