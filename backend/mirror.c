@@ -2,7 +2,6 @@
 
 #include "backend/mirror.h"
 
-#include "backend/hash.h"
 #include "backend/source.h"
 #include "shared/dnsname.h"
 #include "shared/log.h"
@@ -130,7 +129,7 @@ static void grow(struct mirror *m)
 
 static void remove_name(struct mirror *m, const char *name, size_t len)
 {
-	struct entry **slot = find_slot(m, name, len, name_hash(name, len)), *e = *slot;
+	struct entry **slot = find_slot(m, name, len, dnsname_hash(name, len)), *e = *slot;
 
 	if (!e)
 		return;
@@ -143,7 +142,7 @@ static void remove_name(struct mirror *m, const char *name, size_t len)
 /* Stores @value for @name; -E2BIG beyond max_bytes, -ENOMEM (the caller resets). */
 static int put(struct mirror *m, const char *name, size_t len, const char *value, size_t vlen)
 {
-	uint64_t h = name_hash(name, len);
+	uint64_t h = dnsname_hash(name, len);
 	struct entry **slot = find_slot(m, name, len, h), *old = *slot, *e;
 	size_t bytes = m->bytes - (old ? entry_bytes(old) : 0);
 
@@ -621,7 +620,7 @@ bool mirror_usable(const struct mirror *m)
 
 static const struct entry *find(const struct mirror *m, const char *name, size_t len)
 {
-	uint64_t h = name_hash(name, len);
+	uint64_t h = dnsname_hash(name, len);
 	const struct entry *e = m->buckets[h & (m->n_buckets - 1)];
 
 	for (; e; e = e->hnext)

@@ -2,7 +2,6 @@
 
 #include "backend/stale.h"
 
-#include "backend/hash.h"
 #include "shared/dnsname.h"
 
 #include <errno.h>
@@ -143,7 +142,7 @@ static void evict(struct stale *s)
 int stale_put(struct stale *s, const char *name, const char *json, size_t len, int64_t now_ms)
 {
 	size_t name_len = strlen(name);
-	uint64_t h = name_hash(name, name_len);
+	uint64_t h = dnsname_hash(name, name_len);
 	struct entry **slot = find_slot(s, name, name_len, h), *e = *slot;
 	char *value;
 
@@ -197,7 +196,7 @@ int stale_put(struct stale *s, const char *name, const char *json, size_t len, i
 void stale_remove(struct stale *s, const char *name)
 {
 	size_t len = strlen(name);
-	struct entry **slot = find_slot(s, name, len, name_hash(name, len));
+	struct entry **slot = find_slot(s, name, len, dnsname_hash(name, len));
 
 	if (*slot)
 		remove_at(s, slot);
@@ -222,7 +221,7 @@ int stale_get(struct stale *s, const char *name, long long ttl_cap, long long ma
 	      int64_t now_ms, char **ret_json)
 {
 	size_t len = strlen(name), i;
-	struct entry **slot = find_slot(s, name, len, name_hash(name, len)), *e = *slot;
+	struct entry **slot = find_slot(s, name, len, dnsname_hash(name, len)), *e = *slot;
 	json_t *doc, *rr;
 	char *out;
 

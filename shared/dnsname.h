@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DNSNAME_LABEL_MAX 63
 #define DNSNAME_MAX       253 /* presentation length without the final dot */
@@ -73,3 +74,15 @@ int dnsname_to_absolute(const char *rel, const char *zone, unsigned flags,
 
 /* Number of labels: "www.example.com." and "www.example.com" have 3, "." and "" none. */
 size_t dnsname_label_count(const char *name);
+
+/* A hash of the @n bytes of a name (FNV-1a), for in-memory tables of names. */
+static inline uint64_t dnsname_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
