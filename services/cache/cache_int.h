@@ -1,5 +1,10 @@
 #pragma once
 
+#include <stdint.h>
+
+/* Changes remembered between the stream and the catch-up (see struct cache). */
+#define SEEN_MAX 4096
+
 /* The engine's state, shared by the modules of services/cache; not for other code. */
 
 #include "services/cache/cache.h"
@@ -32,6 +37,16 @@ struct cache {
 	long long gen;            /* live generation we write to; 0: none */
 	long long last_change_id; /* catch-up position */
 	char *snapshot;           /* owned; pg_snapshot text of the catch-up position */
+	/*
+	 * Changes the stream applied (its entries carry the change id) that the
+	 * catch-up has not passed yet: it skips them instead of applying them
+	 * again. Bounded; what does not fit is simply applied twice.
+	 */
+	struct seen_change {
+		long long id;
+		uint64_t name_hash;
+	} seen[SEEN_MAX];
+	size_t n_seen;
 	struct cache_old_gen old_gens[CACHE_OLD_GENS_MAX];
 	size_t n_old_gens;
 	long long next_poll_ms, next_claim_ms;

@@ -74,10 +74,44 @@ static const char *entry_field(const redisReply *fields, const char *name)
 }
 
 /* Applies the entries of one reply (an array of [id, [field, value, ...]]) and acks them. */
+/* Remembers that the stream applied change @id of @name (after it committed). */
+static void seen_add(struct cache *c, long long id, const char *name)
+{
+	if (id <= 0 || c->n_seen == SEEN_MAX)
+		return;
+	c->seen[c->n_seen].id = id;
+	c->seen[c->n_seen].name_hash = dnsname_hash(name, strlen(name));
+	c->n_seen++;
+}
+
+/* Was change @id of @name applied from the stream? Forgets it when it was. */
+static bool seen_take(struct cache *c, long long id, const char *name)
+{
+	uint64_t h = dnsname_hash(name, strlen(name));
+
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (c->seen[i].id == id && c->seen[i].name_hash == h) {
+			c->seen[i] = c->seen[--c->n_seen];
+			return true;
+		}
+	return false;
+}
+
+/* Forgets the changes the catch-up position has passed. */
+static void seen_prune(struct cache *c)
+{
+	for (size_t i = 0; i < c->n_seen;)
+		if (c->seen[i].id <= c->last_change_id)
+			c->seen[i] = c->seen[--c->n_seen];
+		else
+			i++;
+}
+
 static int handle_entries(struct cache *c, const redisReply *entries)
 {
 	struct cache_change *changes = NULL;
 	char(*names)[DNSNAME_SIZE] = NULL;
+	long long *ids = NULL;
 	const char **argv = NULL;
 	size_t n = 0, n_ids = 0, k;
 	redisReply *rep;
@@ -88,8 +122,9 @@ static int handle_entries(struct cache *c, const redisReply *entries)
 	k = entries->elements;
 	changes = calloc(k, sizeof(*changes));
 	names = calloc(k, sizeof(*names));
+	ids = calloc(k, sizeof(*ids));
 	argv = calloc(k + 3, sizeof(*argv));
-	if (!changes || !names || !argv)
+	if (!changes || !names || !ids || !argv)
 		goto out;
 	argv[0] = "XACK";
 	argv[1] = REPLICA_STREAM;
@@ -120,10 +155,20 @@ static int handle_entries(struct cache *c, const redisReply *entries)
 		}
 		changes[n].zone_id = zid;
 		changes[n].name = names[n];
+		/* the change id, when the writer gave it (0: unknown) */
+		{
+			const char *id = entry_field(e->elements > 1 ? e->element[1] : NULL, "id");
+			long long v = id ? strtoll(id, &end, 10) : 0;
+
+			ids[n] = id && !*end && v > 0 ? v : 0;
+		}
 		n++;
 	}
 	metric_add(c->m_stream_entries, k);
 	r = cache_apply(c, changes, n);
+	if (r == 0)
+		for (size_t i = 0; i < n; i++)
+			seen_add(c, ids[i], names[i]);
 	if (r < 0)
 		goto out; /* not acknowledged: re-claimed later, and the catch-up has them */
 	if (n_ids > 0) {
@@ -136,6 +181,7 @@ static int handle_entries(struct cache *c, const redisReply *entries)
 out:
 	free(changes);
 	free(names);
+	free(ids);
 	free(argv);
 	return r;
 }
@@ -304,6 +350,8 @@ int cache_catchup(struct cache *c)
 					 PQgetvalue(res, i, 2));
 				continue;
 			}
+			if (seen_take(c, id, names[n]))
+				continue; /* the stream applied it after it committed */
 			changes[n].zone_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 			changes[n].name = names[n];
 			n++;
@@ -315,6 +363,7 @@ int cache_catchup(struct cache *c)
 		if (r < 0)
 			goto batch_out;
 		c->last_change_id = max_id;
+		seen_prune(c);
 		free(c->snapshot);
 		c->snapshot = snap;
 		snap = NULL;

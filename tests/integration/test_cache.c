@@ -7,6 +7,7 @@
 #include "services/cache/cache.h"
 #include "shared/db.h"
 #include "shared/log.h"
+#include "shared/metrics.h"
 #include "shared/redis.h"
 #include "shared/replica.h"
 #include "tests/integration/testdb.h"
@@ -682,6 +683,64 @@ START_TEST(two_instances)
 }
 END_TEST
 
+/* The catch-up rows applied so far, from the engine's metrics. */
+static long long catchup_rows(struct metrics_registry *reg)
+{
+	char *text = metrics_render(reg), *p;
+	long long v;
+
+	ck_assert_ptr_nonnull(text);
+	p = strstr(text, "\nddns_cache_catchup_rows_total ");
+	ck_assert_ptr_nonnull(p);
+	v = atoll(p + strlen("\nddns_cache_catchup_rows_total "));
+	free(text);
+	return v;
+}
+
+/*
+ * A change the stream applied (its entry names the change id) is not applied
+ * again by the catch-up; an entry without an id is, as before.
+ */
+START_TEST(applied_once)
+{
+	struct metrics_registry *reg = metrics_registry_create();
+	struct cache_options o = options();
+	struct cache *c = cache_create(&o, reg);
+	PGresult *res = NULL;
+	struct db_error err;
+	redisReply *rep;
+	long long before;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(cache_connect(c), 0);
+	ck_assert_int_eq(cache_load(c), 0);
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'once.dyn.test.', 'A', '192.0.2.16')");
+	ck_assert_int_eq(db_exec(conn, "SELECT max(id) FROM changes WHERE name = 'once.dyn.test.'",
+				 0, NULL, &res, &err),
+			 0);
+	rep = redisCommand(rstream, "XADD %s * id %s zone_id 1 name once.dyn.test.", REPLICA_STREAM,
+			   PQgetvalue(res, 0, 0));
+	freeReplyObject(rep);
+	PQclear(res);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	assert_live_matches("once.dyn.test.");
+	before = catchup_rows(reg);
+	ck_assert_int_eq(cache_catchup(c), 0);
+	ck_assert_int_eq(catchup_rows(reg), before);
+
+	exec_ok("INSERT INTO records (zone_id, name, type, content) "
+		"VALUES (1, 'twice.dyn.test.', 'A', '192.0.2.17')");
+	xadd("twice.dyn.test.", 1); /* id 0: unknown */
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	ck_assert_int_eq(cache_catchup(c), 0);
+	ck_assert_int_eq(catchup_rows(reg), before + 1);
+	assert_live_matches("twice.dyn.test.");
+	cache_destroy(c);
+	metrics_registry_destroy(reg);
+}
+END_TEST
+
 /* batch_size 1 (the configured minimum): the catch-up ends once drained. */
 START_TEST(catchup_batch_of_one)
 {
@@ -1019,6 +1078,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, catchup_batch_of_one);
 	tcase_add_test(tc, resync_after_lost_writes);
 	tcase_add_test(tc, two_instances);
+	tcase_add_test(tc, applied_once);
 	tcase_add_test(tc, late_commit);
 	tcase_add_test(tc, killed_mid_stream);
 	tcase_add_test(tc, purge_notices);
