@@ -46,8 +46,9 @@ bench-dns: build ## dnsperf: PowerDNS + ddns-backend against pdns with gpgsql an
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)
 
-lint: build ## check formatting and that the README's configuration reference is current
+lint: build ## check formatting, the OpenAPI document, and that the README's configuration reference is current
 	@scripts/check-format.sh
+	@scripts/lint-openapi.sh
 	@scripts/config-reference.sh --check $(BUILDDIR)
 
 docs: build ## regenerate the README's configuration reference from the config tables

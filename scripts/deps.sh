@@ -5,9 +5,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' debian-packages.txt)
+# Names that installed packages provide also count: NodeSource's nodejs, for
+# one, provides (and conflicts with) Debian's npm, which must not be installed.
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+	sed -n 's/^ii *|//p' | tr ',' '\n' | sed -e 's/(.*)//' -e 's/[[:space:]]//g' |
+	sort -u | tr '\n' ' ') "
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		[[ $provided == *" $p "* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#pkgs[@]} Debian packages are installed"
