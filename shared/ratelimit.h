@@ -13,7 +13,9 @@
  * period_ms / rate milliseconds, up to @burst. A check may name several
  * keys, each with its own rule (the per-user and the per-address budget):
  * it passes only if every key has room, and only then is every key charged;
- * a denied check charges nothing.
+ * a denied check charges nothing. (The script touches every key of a check
+ * at once: fine on one server; a Redis Cluster would need the keys of one
+ * check in one hash slot, e.g. a {hash tag}.)
  *
  * Failing open. The callers (the API) let a request through when the check
  * fails (Redis down, timeout, error reply) and count the failure: the
