@@ -1035,6 +1035,11 @@ bool redis_client_connected(const struct redis_client *c)
 	return c && !c->destroying && c->state == ST_READY;
 }
 
+struct event_base *redis_client_base(const struct redis_client *c)
+{
+	return c->base;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct pending *p = privdata;

@@ -145,6 +145,9 @@ struct redis_client *redis_client_create(struct event_base *base, const struct r
 void redis_client_destroy(struct redis_client *c);
 /* True once the handshake succeeded and until the connection is lost. */
 bool redis_client_connected(const struct redis_client *c);
+/* The event_base the client runs on (borrowed), for modules layered on the
+ * client that need timers or deferred callbacks of their own. */
+struct event_base *redis_client_base(const struct redis_client *c);
 
 /*
  * The result of one command. @reply is borrowed (freed when the callback
