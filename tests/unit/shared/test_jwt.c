@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ enum key_id {
 	K_COUNT,
 	K_HMAC = K_COUNT, /* signer only: HS256 with K_RSA_A's public PEM as the secret */
 	K_HMAC_EC,        /* signer only: HS256 with K_EC_A's public PEM as the secret */
+	K_HMAC_PADDED,    /* signer only: K_HMAC's MAC zero-padded to 256 bytes (RSA 2048's size) */
 };
 
 static EVP_PKEY *pkeys[K_COUNT];
@@ -161,6 +163,12 @@ static const struct verify_case verify_cases[] = {
 	  P(P_BASE ",\"iat\":1699999669,\"exp\":1699999969"), 0, M_NONE, NULL, 0, JWT_EXPIRED },
 	{ "expired by 29 s: within skew", K_RSA_A, V_RSA, NULL,
 	  P(P_BASE ",\"iat\":1699999671,\"exp\":1699999971"), 0, M_NONE, NULL, 0, JWT_OK },
+	{ "expired by 30 s: the edge of skew", K_EC_A, V_EC, NULL,
+	  P(P_BASE ",\"iat\":1699999670,\"exp\":1699999970"), 0, M_NONE, NULL, 0, JWT_OK },
+	{ "iat 30 s ahead: the edge of skew", K_EC_A, V_EC, NULL,
+	  P(P_BASE ",\"iat\":1700000030,\"exp\":1700000100"), 0, M_NONE, NULL, 0, JWT_OK },
+	{ "nbf 30 s ahead: the edge of skew", K_EC_A, V_EC, NULL,
+	  P(P_BASE "," P_TIMES ",\"nbf\":1700000030"), 0, M_NONE, NULL, 0, JWT_OK },
 	{ "lifetime 301 s", K_EC_A, V_EC, NULL, P(P_BASE ",\"iat\":1699999990,\"exp\":1700000291"),
 	  0, M_NONE, NULL, 0, JWT_LIFETIME },
 	{ "lifetime 300 s", K_EC_A, V_EC, NULL, P(P_BASE ",\"iat\":1699999990,\"exp\":1700000290"),
@@ -257,6 +265,8 @@ static const struct verify_case verify_cases[] = {
 	  JWT_ALG_NOT_ALLOWED },
 	{ "header RS256, HMAC keyed with the public PEM", K_HMAC, V_RSA, H_RS, NULL, 0, M_NONE,
 	  NULL, 0, JWT_BAD_SIGNATURE },
+	{ "header RS256, HMAC padded to the modulus size", K_HMAC_PADDED, V_RSA, H_RS, NULL, 0,
+	  M_NONE, NULL, 0, JWT_BAD_SIGNATURE },
 	{ "header ES256, HMAC keyed with the public PEM", K_HMAC_EC, V_EC, H_ES, NULL, 0, M_NONE,
 	  NULL, 0, JWT_BAD_SIGNATURE },
 	{ "header RS256 on an EC key", K_EC_A, V_EC, H_RS, NULL, 0, M_NONE, NULL, 0,
@@ -384,9 +394,26 @@ static char *mutate(char *token, const struct verify_case *c)
 	return token;
 }
 
+/* @token with its HMAC-SHA256 signature zero-padded to 256 bytes, so it reaches RSA verify. */
+static char *pad_hmac(char *token, const char *secret)
+{
+	unsigned char sig[256] = { 0 };
+	unsigned len = 0;
+	char *dot = strrchr(token, '.'), *b, *out;
+
+	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, (int)strlen(secret),
+				   (const unsigned char *)token, (size_t)(dot - token), sig, &len));
+	ck_assert_uint_eq(len, 32);
+	b = jwtsign_b64url(sig, sizeof(sig));
+	out = replace_segment(token, 2, b);
+	free(b);
+	free(token);
+	return out;
+}
+
 static const char *signer_alg(enum key_id k)
 {
-	if (k == K_HMAC || k == K_HMAC_EC)
+	if (k >= K_HMAC)
 		return "HS256";
 	return jwtsign_alg(pkeys[k]);
 }
@@ -418,9 +445,11 @@ static char *make_token(const struct verify_case *c)
 	}
 	ck_assert_ptr_nonnull(header);
 	ck_assert_ptr_nonnull(payload);
-	if (c->signer == K_HMAC || c->signer == K_HMAC_EC) {
-		secret = c->signer == K_HMAC ? rsa_pub_pem : ec_pub_pem;
+	if (c->signer >= K_HMAC) {
+		secret = c->signer == K_HMAC_EC ? ec_pub_pem : rsa_pub_pem;
 		r = jwtsign_sign_hs256(secret, strlen(secret), header, payload, &token);
+		if (r == 0 && c->signer == K_HMAC_PADDED)
+			token = pad_hmac(token, secret);
 	} else {
 		r = jwtsign_sign(pkeys[c->signer], header, payload, &token);
 	}
