@@ -6,6 +6,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
@@ -307,6 +308,8 @@ static bool p256_point_valid(const unsigned char *x, const unsigned char *y)
 	check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 	ok = check && EVP_PKEY_public_check(check) == 1;
 out:
+	if (!ok)
+		ERR_clear_error();
 	EVP_PKEY_CTX_free(check);
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(ctx);
@@ -516,6 +519,10 @@ int jwt_key_from_pem(const char *pem, size_t len, const char *owner_sub, struct 
 	else
 		*ret_reason = R_PEM_TYPE;
 out:
+	/* Failed decodes leave errors queued; other OpenSSL users of this thread must not see them.
+	 */
+	if (r < 0)
+		ERR_clear_error();
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return r;
@@ -859,6 +866,10 @@ enum jwt_reason jwt_verify(const struct jwt_token *t, const struct jwt_key *key,
 	if (reason == JWT_OK)
 		*ret_claims = c;
 out:
+	/* A failed verification leaves OpenSSL errors queued: not for the next user of this thread.
+	 */
+	if (reason == JWT_BAD_SIGNATURE)
+		ERR_clear_error();
 	json_decref(claims);
 	cjose_jws_release(jws);
 	return reason;

@@ -22,8 +22,8 @@
  *     (unused trailing bits zero);
  *   - header and payload are JSON objects without duplicate keys;
  *   - exp, iat and nbf are JSON integers from 0 to 253402300799 (year 9999);
- *   - sub (1..64 bytes) and jti (1..128 bytes) are printable ASCII without
- *     spaces, since they end up in keys and logs.
+ *   - kid (1..128 bytes), sub (1..64) and jti (1..128) are printable ASCII
+ *     without spaces, since they end up in database keys, Redis keys and logs.
  */
 
 #include <stddef.h>
