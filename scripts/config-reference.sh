@@ -18,6 +18,7 @@ programs=(
 	backend/ddns-backend
 	admin/ddns-admin
 	services/cache/ddns-cache
+	services/api/ddns-api
 )
 
 generate() {

@@ -9,7 +9,8 @@
 #
 # Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380),
 # DDNS_DNS_PORT (5300, PowerDNS), DDNS_PDNS_API_PORT (8082), DDNS_BACKEND_LISTEN
-# (127.0.0.1:9101), DDNS_CACHE_LISTEN (127.0.0.1:9104); the state folder:
+# (127.0.0.1:9101), DDNS_CACHE_LISTEN (127.0.0.1:9104), DDNS_API_LISTEN
+# (127.0.0.1:8080); the state folder:
 # DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
 set -euo pipefail
 
@@ -33,6 +34,10 @@ export DDNS_BACKEND_SOCKET=$run/backend.sock
 export DDNS_BACKEND_LISTEN=${DDNS_BACKEND_LISTEN:-127.0.0.1:9101}
 export DDNS_CACHE_LISTEN=${DDNS_CACHE_LISTEN:-127.0.0.1:9104}
 export DDNS_PDNS_API_URL=http://127.0.0.1:$pdns_api_port
+export DDNS_REDIS_RATELIMIT_URL=redis://127.0.0.1:$redis_port/2
+export DDNS_REDIS_SESSION_URL=redis://127.0.0.1:$redis_port/3
+export DDNS_API_LISTEN=${DDNS_API_LISTEN:-127.0.0.1:8080}
+export DDNS_API_PLATFORM_KEY_FILE=$run/platform.pub.pem
 
 # Where PostgreSQL keeps its data: .run/postgres when the server user can
 # reach it, else below /var/tmp (the checkout may sit in a folder only root
@@ -113,6 +118,31 @@ start_dns() {
 	fi
 }
 
+# The platform's key pair (ES256), which signs the dashboard's session
+# tokens: generated on first run, kept in the state folder.
+platform_key() {
+	if [ ! -s "$run/platform.pub.pem" ]; then
+		(umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+			-out "$run/platform.key.pem" 2>/dev/null)
+		openssl pkey -in "$run/platform.key.pem" -pubout -out "$run/platform.pub.pem"
+		echo "platform key: generated $run/platform.key.pem"
+	fi
+}
+
+start_api() {
+	local api
+	api=$(bin services/api/ddns-api)
+	platform_key
+	if pid_alive "$run/api.pid"; then
+		echo "ddns-api: already running"
+	else
+		daemon_start "$run/api.pid" "$run/api.log" "$api"
+		wait_http "http://$DDNS_API_LISTEN/readyz" 30 ||
+			die "ddns-api did not get ready, see $run/api.log"
+		echo "ddns-api: started on http://$DDNS_API_LISTEN"
+	fi
+}
+
 cmd_up() {
 	local pg migrate
 	mkdir -p "$run"
@@ -140,6 +170,7 @@ cmd_up() {
 	"$migrate" up
 	"$migrate" seed
 	start_dns
+	start_api
 
 	cat >"$run/env" <<-EOF
 		# written by scripts/stack.sh up: the local stack's addresses
@@ -148,6 +179,7 @@ cmd_up() {
 		DDNS_BASE_ZONES=$DDNS_BASE_ZONES
 		DDNS_DNS=127.0.0.1:$dns_port
 		DDNS_PDNS_API_URL=$DDNS_PDNS_API_URL
+		DDNS_API_URL=http://$DDNS_API_LISTEN
 	EOF
 	echo "stack is up: try  dig @127.0.0.1 -p $dns_port $(first_zone) SOA  (addresses in .run/env)"
 }
@@ -157,7 +189,7 @@ cmd_down() {
 	[ -d "$run" ] || { echo "nothing to stop"; return 0; }
 	pg=$(pg_dir)
 	local name pidfile
-	for name in pdns:pdns/pdns.pid ddns-backend:backend.pid ddns-cache:cache.pid; do
+	for name in ddns-api:api.pid pdns:pdns/pdns.pid ddns-backend:backend.pid ddns-cache:cache.pid; do
 		pidfile=$run/${name#*:}
 		if pid_alive "$pidfile"; then
 			stop_pid "$pidfile"
@@ -196,7 +228,7 @@ cmd_status() {
 	fi
 	local name pidfile what
 	for name in ddns-cache:cache.pid:$DDNS_CACHE_LISTEN ddns-backend:backend.pid:$DDNS_BACKEND_SOCKET \
-		pdns:pdns/pdns.pid:127.0.0.1:$dns_port; do
+		pdns:pdns/pdns.pid:127.0.0.1:$dns_port ddns-api:api.pid:$DDNS_API_LISTEN; do
 		pidfile=$run/$(cut -d: -f2 <<<"$name")
 		what=$(cut -d: -f3- <<<"$name")
 		if pid_alive "$pidfile"; then
@@ -217,7 +249,7 @@ cmd_run() {
 	trap 'cmd_down' EXIT
 	echo "following logs; Ctrl-C stops the stack"
 	tail -n 0 -F "$pg/postgres.log" "$run/redis/redis.log" "$run/cache.log" "$run/backend.log" \
-		"$run/pdns/pdns.log" &
+		"$run/pdns/pdns.log" "$run/api.log" &
 	tail_pid=$!
 	wait "$tail_pid"
 }

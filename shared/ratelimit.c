@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,92 +94,18 @@ struct ratelimit {
 	TAILQ_HEAD(, op) ops; /* owned; in flight */
 };
 
-/* -- SHA1 (RFC 3174), only to name the script for EVALSHA ----------------- */
-
-struct sha1 {
-	uint32_t h[5];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t used;
-};
-
-static uint32_t rol(uint32_t x, int n)
-{
-	return (x << n) | (x >> (32 - n));
-}
-
-static void sha1_block(struct sha1 *s, const uint8_t *p)
-{
-	uint32_t w[80], a, b, c, d, e, f, k, t;
-
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 80; i++)
-		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	a = s->h[0];
-	b = s->h[1];
-	c = s->h[2];
-	d = s->h[3];
-	e = s->h[4];
-	for (int i = 0; i < 80; i++) {
-		if (i < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999;
-		} else if (i < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1;
-		} else if (i < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdc;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6;
-		}
-		t = rol(a, 5) + f + e + k + w[i];
-		e = d;
-		d = c;
-		c = rol(b, 30);
-		b = a;
-		a = t;
-	}
-	s->h[0] += a;
-	s->h[1] += b;
-	s->h[2] += c;
-	s->h[3] += d;
-	s->h[4] += e;
-}
-
-static void sha1_update(struct sha1 *s, const uint8_t *p, size_t len)
-{
-	s->len += len;
-	while (len > 0) {
-		size_t take = 64 - s->used < len ? 64 - s->used : len;
-
-		memcpy(s->buf + s->used, p, take);
-		s->used += take;
-		p += take;
-		len -= take;
-		if (s->used == 64) {
-			sha1_block(s, s->buf);
-			s->used = 0;
-		}
-	}
-}
-
+/* The script's SHA1, which names it for EVALSHA. */
 static void sha1_hex(const void *data, size_t len, char ret[41])
 {
-	struct sha1 s = { .h = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 } };
-	uint64_t bits = (uint64_t)len * 8;
-	uint8_t pad[72] = { 0x80 };
-	size_t padlen = len % 64 < 56 ? 56 - len % 64 : 120 - len % 64;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
 
-	sha1_update(&s, data, len);
-	for (int i = 0; i < 8; i++)
-		pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-	sha1_update(&s, pad, padlen + 8);
-	for (int i = 0; i < 5; i++)
-		snprintf(ret + 8 * i, 9, "%08" PRIx32, s.h[i]);
+	if (EVP_Digest(data, len, md, &n, EVP_sha1(), NULL) != 1 || n != 20) {
+		ret[0] = '\0'; /* EVALSHA then fails with NOSCRIPT and EVAL is used */
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		snprintf(ret + 2 * i, 3, "%02x", md[i]);
 }
 
 const char *ratelimit_script_sha(void)

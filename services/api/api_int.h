@@ -1,0 +1,99 @@
+#pragma once
+
+/* ddns-api internals shared by api.c (the request pipeline) and handlers.c. */
+
+#include "services/api/api.h"
+#include "shared/jwt.h"
+#include "shared/netaddr.h"
+#include "shared/ratelimit.h"
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+struct call;
+struct db_error;
+struct http_request;
+
+struct endpoint {
+	const char *method, *pattern;
+	void (*fn)(struct call *c);
+	bool auth;       /* a token is required */
+	unsigned scopes; /* JWT_SCOPE_* the token must carry */
+	bool write;      /* counts against the write budgets */
+};
+
+extern const struct endpoint api_endpoints[];
+extern const size_t api_n_endpoints;
+
+#define RESERVED_MAX 128
+
+struct api {
+	struct event_base *base; /* borrowed */
+	const struct api_options *opts; /* borrowed */
+	struct db_pool *pool;
+	struct redis_client *rl_redis, *sess_redis, *stream_redis, *sub_redis;
+	struct ratelimit *rl;
+	struct keys *keys;
+	struct netaddr_list trusted;
+	char *reserved[RESERVED_MAX]; /* owned */
+	size_t n_reserved;
+	struct jwt_policy policy;
+	struct http_route *routes; /* owned */
+	struct route_arg {
+		struct api *api;
+		const struct endpoint *ep;
+	} *route_args; /* owned */
+	struct metric *auth_failures, *rl_denied, *rl_errors, *xadd_errors, *writes;
+};
+
+/* One request in flight; freed by call_reply*. */
+struct call {
+	struct api *api;                /* borrowed */
+	struct http_request *req;       /* until the reply */
+	const struct endpoint *ep;      /* borrowed */
+	char addr[INET6_ADDRSTRLEN];    /* the client, after trusted proxies */
+	struct jwt_token *token;        /* owned; until verified */
+	struct jwt_claims claims;
+	long long user_id;
+	char user_s[24];                /* user_id as text, for SQL parameters */
+	char actor[160];                /* "key:<kid>" or "session:<kid>" */
+	int waiting;                    /* Redis answers still to come */
+	bool revoked, jti_failed, limited;
+	struct ratelimit_result limit;  /* of the last check */
+	json_t *body;                   /* owned; parsed request body */
+	json_t *answer;                 /* owned; what is sent once the XADDs are done */
+	int answer_status;
+	int xadds;                      /* XADDs still to complete */
+};
+
+/* Answers and frees the call. */
+void call_reply_json(struct call *c, int status, json_t *body /* stolen */);
+void call_reply_text(struct call *c, int status, const char *json_text);
+void call_reply_error(struct call *c, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a database error to an answer (404, 409, 503, ...). */
+void call_reply_db_error(struct call *c, const struct db_error *err, const char *what);
+/*
+ * Sends the changes [[id, zone_id, name], ...] (borrowed) to dns:changes,
+ * then answers @status with @body (stolen; NULL: no body).
+ */
+void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t *body);
+
+/* Whether @label (lower case) is on the reserved list. */
+bool api_reserved(const struct api *api, const char *label);
+
+/* handlers.c */
+void h_zones_list(struct call *c);
+void h_domains_list(struct call *c);
+void h_domain_claim(struct call *c);
+void h_domain_get(struct call *c);
+void h_domain_release(struct call *c);
+void h_domain_history(struct call *c);
+void h_rrsets_put(struct call *c);
+void h_records_list(struct call *c);
+void h_record_create(struct call *c);
+void h_record_get(struct call *c);
+void h_record_put(struct call *c);
+void h_record_patch(struct call *c);
+void h_record_delete(struct call *c);
+void h_token_revoke(struct call *c);
