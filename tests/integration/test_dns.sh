@@ -20,6 +20,7 @@ export DDNS_DNS_PORT=$(free_port)
 export DDNS_PDNS_API_PORT=$(free_port)
 export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
 export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
+export DDNS_API_LISTEN=127.0.0.1:$(free_port)
 unset DDNS_DATABASE_URL DDNS_BASE_ZONES
 stack=$root/scripts/stack.sh
 run=$DDNS_RUN_DIR

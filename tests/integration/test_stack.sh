@@ -19,6 +19,7 @@ export DDNS_DNS_PORT=$(free_port)
 export DDNS_PDNS_API_PORT=$(free_port)
 export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
 export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
+export DDNS_API_LISTEN=127.0.0.1:$(free_port)
 unset DDNS_DATABASE_URL DDNS_BASE_ZONES
 stack=$root/scripts/stack.sh
 db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
@@ -34,7 +35,7 @@ trap cleanup EXIT
 running() {
 	local out p
 	out=$("$stack" status) || return 1
-	for p in postgres redis ddns-cache ddns-backend pdns; do
+	for p in postgres redis ddns-cache ddns-backend pdns ddns-api; do
 		grep -q "^$p *running" <<<"$out" || return 1
 	done
 }
@@ -47,11 +48,16 @@ answers() {
 		grep -q 'IN[[:space:]]*SOA[[:space:]]*ns1.dyn.test. hostmaster.dyn.test.' <<<"$out"
 }
 
+api_ready() {
+	curl -sf "http://$DDNS_API_LISTEN/readyz" >/dev/null &&
+		curl -sf "http://$DDNS_API_LISTEN/api/v1/zones" | grep -q '"dyn.test."'
+}
+
 stopped() {
 	local out status=0 p
 	out=$("$stack" status) || status=$?
 	[ "$status" -eq 3 ] || return 1
-	for p in postgres redis ddns-cache ddns-backend pdns; do
+	for p in postgres redis ddns-cache ddns-backend pdns ddns-api; do
 		grep -q "^$p *stopped" <<<"$out" || return 1
 	done
 }
@@ -60,6 +66,7 @@ no_leftovers() {
 	! pgrep -f "$tmp" >/dev/null &&
 		! dig +time=1 +tries=1 @127.0.0.1 -p "$DDNS_DNS_PORT" dyn.test SOA >/dev/null 2>&1 &&
 		! redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" ping >/dev/null 2>&1 &&
+		! curl -sf "http://$DDNS_API_LISTEN/healthz" >/dev/null 2>&1 &&
 		! psql "$db" -c 'select 1' >/dev/null 2>&1 &&
 		[ ! -e "$DDNS_RUN_DIR/redis/redis.pid" ]
 }
@@ -78,9 +85,10 @@ redis_kept() {
 }
 
 for round in 1 2; do
-	check "round $round: up starts PostgreSQL, Redis, ddns-cache, ddns-backend, PowerDNS" "$stack" up
+	check "round $round: up starts PostgreSQL, Redis, ddns-cache, ddns-backend, PowerDNS, ddns-api" "$stack" up
 	check "round $round: up again is a no-op" "$stack" up
-	check "round $round: status shows all five running" running
+	check "round $round: status shows all six running" running
+	check "round $round: ddns-api is ready and lists the base zone" api_ready
 	check "round $round: PowerDNS answers dyn.test SOA authoritatively" answers
 	check "round $round: the base zone is seeded once, with NS records" seeded
 	check "round $round: migrate on a migrated database applies nothing" "$stack" migrate
