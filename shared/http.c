@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -468,6 +469,38 @@ const char *http_request_header(const struct http_request *req, const char *name
 	if (!req->evreq)
 		return NULL;
 	return evhttp_find_header(evhttp_request_get_input_headers(req->evreq), name);
+}
+
+int http_request_header_join(const struct http_request *req, const char *name, char *buf,
+			     size_t size)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	if (size == 0)
+		return -EMSGSIZE;
+	buf[0] = '\0';
+	if (!req->evreq)
+		return 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req->evreq), next)
+	{
+		size_t len;
+
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		len = strlen(kv->value);
+		if (n + (n ? 2 : 0) + len + 1 > size) {
+			buf[0] = '\0';
+			return -EMSGSIZE;
+		}
+		if (n) {
+			memcpy(buf + n, ", ", 2);
+			n += 2;
+		}
+		memcpy(buf + n, kv->value, len + 1);
+		n += len;
+	}
+	return (int)n;
 }
 
 const char *http_request_client(const struct http_request *req)

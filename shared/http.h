@@ -196,6 +196,14 @@ const char *http_request_param(const struct http_request *req, const char *name)
 const char *http_request_query(const struct http_request *req, const char *name);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
+/*
+ * Every value of header @name (case-insensitive), in order, joined with
+ * ", " into @buf (the form RFC 9110 gives several lines of a list header);
+ * "" when there is none. Returns the joined length, or -EMSGSIZE (and ""
+ * in @buf) when it does not fit.
+ */
+int http_request_header_join(const struct http_request *req, const char *name, char *buf,
+			     size_t size);
 /* "127.0.0.1", "::1". */
 const char *http_request_client(const struct http_request *req);
 /* The request id (incoming X-Request-Id if valid, else 32 random hex digits). */

@@ -63,6 +63,18 @@ BEGIN
 END
 $$;
 
+-- The user must be active for every write; FOR KEY SHARE holds off a
+-- concurrent disabling or deletion until the write commits.
+CREATE FUNCTION api_check_user(p_user bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM users WHERE id = p_user AND status = 'active' FOR KEY SHARE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % does not exist or is disabled', p_user USING ERRCODE = 'DDU01';
+	END IF;
+END
+$$;
+
 -- The caller's domain that @p_name is at or below, locked (FOR UPDATE when
 -- @p_lock: the record limit and rrset replacements of one domain are
 -- serialized).
@@ -164,6 +176,7 @@ DECLARE
 	n integer;
 	rec jsonb;
 BEGIN
+	PERFORM api_check_user(p_user);
 	d := api_user_domain(p_user, p_name, true);
 	SELECT count(*) INTO n FROM records WHERE domain_id = d.id;
 	IF n >= p_limit THEN
@@ -194,6 +207,7 @@ DECLARE
 	old jsonb;
 	rec jsonb;
 BEGIN
+	PERFORM api_check_user(p_user);
 	SELECT rr.* INTO r FROM records rr JOIN domains dd ON dd.id = rr.domain_id
 	WHERE rr.id = p_id AND dd.user_id = p_user FOR UPDATE OF rr;
 	IF NOT FOUND THEN
@@ -232,6 +246,7 @@ DECLARE
 	r records;
 	dname text;
 BEGIN
+	PERFORM api_check_user(p_user);
 	DELETE FROM records rr USING domains dd
 	WHERE rr.id = p_id AND dd.id = rr.domain_id AND dd.user_id = p_user
 	RETURNING rr.* INTO r;
@@ -277,6 +292,7 @@ DECLARE
 	old jsonb;
 	new jsonb;
 BEGIN
+	PERFORM api_check_user(p_user);
 	SELECT * INTO d FROM domains WHERE name = p_domain AND user_id = p_user FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no domain "%" of this user', p_domain USING ERRCODE = 'DDN01';

@@ -122,6 +122,8 @@ void call_reply_db_error(struct call *c, const struct db_error *err, const char 
 					"a CNAME record must be the only record at its name");
 	if (s[0] == '2' && s[1] == '3')
 		return call_reply_error(c, 400, "invalid_field", "the %s is not valid", what);
+	if (s[0] == '4' && s[1] == '0') /* deadlock, serialization failure: retry */
+		return call_reply_error(c, 503, "unavailable", "the service is busy, try again");
 	if (err->code == -EIO)
 		log_error(http_request_id(c->req), "database error: %s", err->msg);
 	else
@@ -164,11 +166,16 @@ void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t 
 	c->answer = body;
 	c->answer_status = status;
 	c->xadds = 1; /* held until every XADD is sent */
-	json_array_foreach(changes, i, ch) {
+	if (c->api->closing)
+		changes = NULL; /* the change log delivers them */
+	json_array_foreach(changes, i, ch)
+	{
 		char id[24], zone[24];
 		const char *name = json_string_value(json_array_get(ch, 2));
-		const char *argv[] = { "XADD", REPLICA_STREAM, "MAXLEN", "~", "1000000", "*",
-				       "id", id, "zone_id", zone, "name", name };
+		const char *argv[] = {
+			"XADD", REPLICA_STREAM, "MAXLEN", "~",    "1000000", "*", "id",
+			id,     "zone_id",      zone,     "name", name
+		};
 
 		if (!name)
 			continue;
@@ -229,6 +236,15 @@ static void reply_limited(struct call *c)
 			 (c->limit.retry_after_ms + 999) / 1000);
 }
 
+/* Answers 503 when the engine is being destroyed (continuations must stop). */
+static bool closing(struct call *c)
+{
+	if (!c->api->closing)
+		return false;
+	call_reply_error(c, 503, "unavailable", "the service is shutting down, try again");
+	return true;
+}
+
 typedef void (*step_fn)(struct call *c);
 
 struct limit_wait {
@@ -244,6 +260,8 @@ static void on_limits(const struct ratelimit_result *res, int err, const char *r
 	step_fn next = lw->next;
 
 	free(lw);
+	if (closing(c))
+		return;
 	if (err < 0) {
 		metric_inc(c->api->rl_errors);
 		log_debug(http_request_id(c->req), "rate limit not checked: %s",
@@ -284,8 +302,10 @@ static void check_limits(struct call *c, bool user, step_fn next)
 	if (n == 0)
 		return next(c);
 	lw = malloc(sizeof(*lw));
-	if (!lw)
-		return call_reply_error(c, 503, "unavailable", "out of memory");
+	if (!lw) {
+		metric_inc(c->api->rl_errors); /* fails open, as when Redis fails */
+		return next(c);
+	}
 	*lw = (struct limit_wait){ c, next };
 	if (ratelimit_check(c->api->rl, rules, keys, n, on_limits, lw) < 0) {
 		free(lw);
@@ -298,8 +318,7 @@ static void reply_unauthorized(struct call *c)
 {
 	if (c->limited)
 		return reply_limited(c);
-	(void)http_reply_header(c->req, "WWW-Authenticate",
-				"Bearer realm=\"ddns\", error=\"invalid_token\"");
+	(void)http_reply_header(c->req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 	call_reply_error(c, 401, "invalid_token", "the token could not be verified");
 }
 
@@ -322,6 +341,8 @@ static void run_handler(struct call *c)
 
 static void after_checks(struct call *c)
 {
+	if (closing(c))
+		return;
 	if (c->jti_failed)
 		return call_reply_error(c, 503, "unavailable",
 					"the service is unavailable, try again");
@@ -330,8 +351,19 @@ static void after_checks(struct call *c)
 		log_info(http_request_id(c->req), "token rejected: %s",
 			 jwt_reason_name(JWT_JTI_REVOKED));
 		(void)http_reply_header(c->req, "WWW-Authenticate",
-					"Bearer realm=\"ddns\", error=\"invalid_token\"");
+					"Bearer error=\"invalid_token\"");
 		return call_reply_error(c, 401, "invalid_token", "the token could not be verified");
+	}
+	if (!c->scope_ok) {
+		char h[160];
+
+		snprintf(h, sizeof(h), "Bearer error=\"insufficient_scope\", scope=\"%s\"",
+			 c->ep->scopes & JWT_SCOPE_DOMAINS_WRITE ? "domains:write"
+			 : c->ep->scopes & JWT_SCOPE_DNS_WRITE   ? "dns:write"
+								 : "dns:read");
+		(void)http_reply_header(c->req, "WWW-Authenticate", h);
+		return call_reply_error(c, 403, "insufficient_scope",
+					"the token lacks a scope this request needs");
 	}
 	run_handler(c);
 }
@@ -368,8 +400,11 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 	bool session;
 	char rkey[sizeof(API_REVOKED_PREFIX) + 64 + 1 + 128 + 1];
 
+	if (closing(c))
+		return;
 	if (err < 0)
-		return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
 	reason = jwt_verify(c->token, key, &c->api->policy, (long long)time(NULL), &c->claims);
@@ -380,21 +415,12 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 	if (errno || *end || c->user_id <= 0 || !isdigit((unsigned char)c->claims.sub[0]))
 		return auth_failed(c, JWT_BAD_SUBJECT);
 	snprintf(c->user_s, sizeof(c->user_s), "%lld", c->user_id);
-	session = c->api->opts->platform_kid &&
-		  strcmp(jwt_token_kid(c->token), c->api->opts->platform_kid) == 0;
+	/* the platform's key verifies sessions of any user: it has no owner */
+	session = jwt_key_owner(key) == NULL;
 	snprintf(c->actor, sizeof(c->actor), "%s:%s", session ? "session" : "key",
 		 jwt_token_kid(c->token));
-	if ((c->claims.scopes & c->ep->scopes) != c->ep->scopes) {
-		char h[160];
-
-		snprintf(h, sizeof(h), "Bearer realm=\"ddns\", error=\"insufficient_scope\", scope=\"%s\"",
-			 c->ep->scopes & JWT_SCOPE_DOMAINS_WRITE ? "domains:write"
-			 : c->ep->scopes & JWT_SCOPE_DNS_WRITE   ? "dns:write"
-								 : "dns:read");
-		(void)http_reply_header(c->req, "WWW-Authenticate", h);
-		return call_reply_error(c, 403, "insufficient_scope",
-					"the token lacks a scope this request needs");
-	}
+	/* checked after the jti and the limits: a wrong scope costs budget too */
+	c->scope_ok = (c->claims.scopes & c->ep->scopes) == c->ep->scopes;
 	if (!session)
 		keys_touch(c->api->keys, jwt_token_kid(c->token));
 	jwt_token_destroy(c->token);
@@ -411,9 +437,21 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 
 static void lookup_key(struct call *c)
 {
+	if (closing(c))
+		return;
 	if (c->limited)
 		return reply_limited(c);
 	keys_lookup(c->api->keys, jwt_token_kid(c->token), on_key, c);
+}
+
+/* Copies @in (may be NULL) as printable ASCII, other bytes as '?', cut to fit. */
+static void copy_printable(char *out, size_t size, const char *in)
+{
+	size_t n = 0;
+
+	for (; in && *in && n + 1 < size; in++)
+		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[n] = '\0';
 }
 
 static void on_request(struct http_request *req, void *arg)
@@ -423,6 +461,7 @@ static void on_request(struct http_request *req, void *arg)
 	struct call *c = calloc(1, sizeof(*c));
 	const char *auth, *tok;
 	enum jwt_reason reason;
+	char xff[1024];
 
 	if (!c) {
 		http_reply_error(req, 503, "unavailable", "out of memory");
@@ -431,18 +470,17 @@ static void on_request(struct http_request *req, void *arg)
 	c->api = api;
 	c->req = req;
 	c->ep = ra->ep;
-	if (netaddr_client(http_request_client(req), http_request_header(req, "X-Forwarded-For"),
-			   &api->trusted, c->addr) < 0)
+	http_request_header_join(req, "X-Forwarded-For", xff, sizeof(xff));
+	if (netaddr_client(http_request_client(req), xff[0] ? xff : NULL, &api->trusted, c->addr) <
+	    0)
 		snprintf(c->addr, sizeof(c->addr), "%s", http_request_client(req));
+	copy_printable(c->ua, sizeof(c->ua), http_request_header(req, "User-Agent"));
 	if (!c->ep->auth)
 		return check_limits(c, false, run_handler);
 
 	auth = http_request_header(req, "Authorization");
-	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-		(void)http_reply_header(req, "WWW-Authenticate", "Bearer realm=\"ddns\"");
-		return call_reply_error(c, 401, "missing_token",
-					"this request needs an Authorization: Bearer token");
-	}
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return auth_failed(c, JWT_MALFORMED);
 	tok = auth + 7;
 	while (*tok == ' ')
 		tok++;
@@ -472,12 +510,28 @@ static void on_key_revoked(struct redis_client *rc, const char *channel, const c
 	log_info(NULL, "key \"%s\" revoked: dropped from the cache", kid);
 }
 
-static struct redis_client *client(struct event_base *base, const char *url_s, const char *name)
+/* Revocation events sent while disconnected are lost: forget every key. */
+static void on_events_connect(struct redis_client *rc, void *arg)
+{
+	struct api *api = arg;
+
+	(void)rc;
+	if (api->keys)
+		keys_forget_all(api->keys);
+}
+
+static struct redis_client *client(struct event_base *base, const char *url_s, const char *name,
+				   const struct redis_client_opts *opts)
 {
 	struct redis_url url;
 	const char *reason = NULL;
 	struct redis_client *c;
 	struct redis_client_opts o = { .name = name };
+
+	if (opts) {
+		o = *opts;
+		o.name = name;
+	}
 
 	if (redis_url_parse(url_s, &url, &reason) < 0) {
 		log_error(NULL, "invalid %s URL: %s", name, reason ? reason : "out of memory");
@@ -569,10 +623,12 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 				      .n_conns = (unsigned)o->db_connections,
 				      .query_timeout_ms = o->db_timeout_ms };
 	api->pool = db_pool_create(base, &pc);
-	api->rl_redis = client(base, o->redis_ratelimit_url, "redis-ratelimit");
-	api->sess_redis = client(base, o->redis_session_url, "redis-session");
-	api->stream_redis = client(base, o->redis_stream_url, "redis-stream");
-	api->sub_redis = client(base, o->redis_stream_url, "redis-events");
+	api->rl_redis = client(base, o->redis_ratelimit_url, "redis-ratelimit", NULL);
+	api->sess_redis = client(base, o->redis_session_url, "redis-session", NULL);
+	api->stream_redis = client(base, o->redis_stream_url, "redis-stream", NULL);
+	api->sub_redis =
+		client(base, o->redis_stream_url, "redis-events",
+		       &(struct redis_client_opts){ .on_connect = on_events_connect, .arg = api });
 	if (!api->pool || !api->rl_redis || !api->sess_redis || !api->stream_redis ||
 	    !api->sub_redis)
 		goto fail;
@@ -599,10 +655,11 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 	}
 	api->auth_failures = metrics_counter(metrics, "api_auth_failures_total",
 					     "requests whose token was rejected");
-	api->rl_denied = metrics_counter(metrics, "api_ratelimit_denied_total",
-					 "requests answered 429");
-	api->rl_errors = metrics_counter(metrics, "api_ratelimit_errors_total",
-					 "rate limit checks that failed (the request was let through)");
+	api->rl_denied =
+		metrics_counter(metrics, "api_ratelimit_denied_total", "requests answered 429");
+	api->rl_errors =
+		metrics_counter(metrics, "api_ratelimit_errors_total",
+				"rate limit checks that failed (the request was let through)");
 	api->xadd_errors = metrics_counter(metrics, "api_stream_errors_total",
 					   "changes not added to dns:changes (the change log "
 					   "delivers them)");
@@ -617,14 +674,17 @@ void api_destroy(struct api *api)
 {
 	if (!api)
 		return;
-	/* the pool first: it answers the key reads still in flight */
-	db_pool_destroy(api->pool);
-	keys_destroy(api->keys);
+	/* what is still in flight completes with errors now; every
+	 * continuation sees closing and answers 503 without going further */
+	api->closing = true;
 	ratelimit_destroy(api->rl);
 	redis_client_destroy(api->rl_redis);
 	redis_client_destroy(api->sess_redis);
 	redis_client_destroy(api->stream_redis);
 	redis_client_destroy(api->sub_redis);
+	/* the pool before the keys: it answers the key reads still in flight */
+	db_pool_destroy(api->pool);
+	keys_destroy(api->keys);
 	for (size_t i = 0; i < api->n_reserved; i++)
 		free(api->reserved[i]);
 	free(api->routes);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#define N_BUCKETS     4096
-#define KID_MAX       128
+#define N_BUCKETS      4096
+#define KID_MAX        128
 #define TOUCH_EVERY_MS 60000
 
 static const char KEY_SQL[] =
@@ -222,6 +222,12 @@ static void on_key_row(PGresult *res, const struct db_error *err, void *arg)
 	if (err) {
 		metric_inc(k->errors);
 		r = err->code;
+		/* not remembered: out of the table before anyone is answered */
+		e->reason = JWT_KEY_UNKNOWN;
+		if (!e->forgotten) {
+			unlink_entry(k, e);
+			e->forgotten = true;
+		}
 	} else if (PQntuples(res) == 0) {
 		e->reason = JWT_KEY_UNKNOWN;
 	} else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
@@ -241,12 +247,8 @@ static void on_key_row(PGresult *res, const struct db_error *err, void *arg)
 	}
 	e->expires_ms = now_ms() + (e->key ? k->ttl_ms : k->negative_ttl_ms);
 	deliver(e, r);
-	if (r < 0 || e->forgotten) {
-		/* a failed read is not remembered; a forgotten one is not kept */
-		if (!e->forgotten)
-			unlink_entry(k, e);
+	if (e->forgotten) /* failed, dropped meanwhile, or no room */
 		free_entry(e);
-	}
 }
 
 void keys_lookup(struct keys *k, const char *kid, keys_fn cb, void *arg)
@@ -315,6 +317,28 @@ void keys_forget(struct keys *k, const char *kid)
 		e->forgotten = true;
 	else
 		free_entry(e);
+}
+
+void keys_forget_all(struct keys *k)
+{
+	for (size_t i = 0; i < N_BUCKETS; i++) {
+		struct entry **p = &k->buckets[i];
+
+		while (*p) {
+			struct entry *e = *p;
+
+			if (!e->loading && !e->expires_ms) { /* static */
+				p = &e->next;
+				continue;
+			}
+			*p = e->next;
+			k->n--;
+			if (e->loading)
+				e->forgotten = true;
+			else
+				free_entry(e);
+		}
+	}
 }
 
 static void on_touched(PGresult *res, const struct db_error *err, void *arg)

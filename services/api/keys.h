@@ -57,5 +57,8 @@ bool keys_cached(struct keys *k, const char *kid);
 /* Drops @kid from the cache (not static keys). */
 void keys_forget(struct keys *k, const char *kid);
 
+/* Drops every key but the static ones (revocation events may have been missed). */
+void keys_forget_all(struct keys *k);
+
 /* Records that @kid was used (api_keys.last_used_at, at most once a minute per key). */
 void keys_touch(struct keys *k, const char *kid);

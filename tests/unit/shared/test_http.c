@@ -173,6 +173,15 @@ static void handle_echo(struct http_request *req, void *arg)
 	http_reply_json(req, 201, json_pack("{s:o}", "got", doc));
 }
 
+/* Replies the X-Forwarded-For lines joined into a buffer of 24 bytes. */
+static void handle_xff(struct http_request *req, void *arg)
+{
+	char buf[24];
+	int r = http_request_header_join(req, "X-Forwarded-For", buf, sizeof(buf));
+
+	http_reply_json(req, 200, json_pack("{s:s, s:i}", "joined", buf, "r", r));
+}
+
 static void handle_domain(struct http_request *req, void *arg)
 {
 	http_reply_json(req, 204, NULL);
@@ -232,6 +241,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/async/{ms}", handle_async, NULL },
 	{ "GET", "/hang", handle_hang, NULL },
 	{ "GET", "/hdr/{v}", handle_hdr, NULL },
+	{ "GET", "/xff", handle_xff, NULL },
 };
 
 static void start_server_timeout(unsigned max_connections, unsigned timeout_ms)
@@ -576,6 +586,42 @@ static const struct rid_case rid_cases[] = {
 	{ "", false },
 	{ NULL, false },
 };
+
+/* Several lines of one header are joined in order, others ignored; too long: "". */
+static const struct xff_case {
+	const char *headers, *joined;
+	int r;
+} xff_cases[] = {
+	{ "", "", 0 },
+	{ "X-Forwarded-For: 192.0.2.1\r\n", "192.0.2.1", 9 },
+	{ "X-Forwarded-For: 192.0.2.1\r\nx-forwarded-for: 10.0.0.1\r\n", "192.0.2.1, 10.0.0.1",
+	  19 },
+	{ "X-Forwarded-For: 1.1.1.1\r\nX-Other: 2\r\nX-Forwarded-For: 3.3.3.3\r\n",
+	  "1.1.1.1, 3.3.3.3", 16 },
+	{ "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 198.51.100.1\r\n",
+	  "192.0.2.1, 198.51.100.1", 23 }, /* 23 bytes and the NUL: fits exactly */
+	{ "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 198.51.100.10\r\n", "", -EMSGSIZE },
+};
+
+START_TEST(test_header_join)
+{
+	const struct xff_case *c = &xff_cases[_i];
+	struct resp *r = malloc(sizeof(*r));
+	char raw[512];
+	json_t *doc;
+
+	snprintf(raw, sizeof(raw), "GET /xff HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s\r\n",
+		 c->headers);
+	request(raw, r);
+	ck_assert_int_eq(r->status, 200);
+	doc = json_loads(r->body, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "joined")), c->joined);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "r")), c->r);
+	json_decref(doc);
+	free(r);
+}
+END_TEST
 
 START_TEST(test_request_id)
 {
@@ -996,6 +1042,7 @@ Suite *make_suite(void)
 	tcase_set_timeout(srv, 20);
 	tcase_add_loop_test(srv, test_status, 0, N(status_cases));
 	tcase_add_test(srv, test_roundtrip);
+	tcase_add_loop_test(srv, test_header_join, 0, N(xff_cases));
 	tcase_add_loop_test(srv, test_request_id, 0, N(rid_cases));
 	tcase_add_loop_test(srv, test_reply_header, 0, N(header_cases));
 	tcase_add_loop_test(srv, test_readyz, 0, N(ready_cases));
