@@ -333,6 +333,212 @@ expect "a key's write is audited as key:<kid>" 201 "" POST /api/v1/dns-records '
 check "the audit log names the actor key:kd" \
 	test "$(sql "SELECT actor FROM audit_log WHERE user_id = $ud ORDER BY id DESC LIMIT 1")" = key:kd
 
-echo "# section 1 done at $(($(date +%s) - t_start)) s"
+# ---- 2. ownership: another user's data is not found -------------------------
+
+TOK=$TA
+expect "A claims alpha.dyn.test" 201 "" POST /api/v1/domains '{"name":"alpha.dyn.test"}'
+check "the claim answers the absolute name" test "$(j 'd["name"]')" = alpha.dyn.test.
+expect "A adds an A record to alpha" 201 "" POST /api/v1/dns-records '{"name":"alpha.dyn.test","type":"A","content":"192.0.2.1"}'
+ra=$(j 'd["id"]')
+check "default ttl is 60" test "$(j 'd["ttl"]')" = 60
+check "Location names the record" grep -Eiq "^Location: /api/v1/dns-records/$ra" "$tmp/hdr"
+
+TOK=$TB
+expect "B: GET A's domain: 404 not_found" 404 not_found GET /api/v1/domains/alpha.dyn.test
+expect "B: history of A's domain: 404 not_found" 404 not_found GET /api/v1/domains/alpha.dyn.test/history
+expect "B: DELETE A's domain: 404 not_found" 404 not_found DELETE /api/v1/domains/alpha.dyn.test
+expect "B: GET A's record: 404 not_found" 404 not_found GET "/api/v1/dns-records/$ra"
+expect "B: PUT A's record: 404 not_found" 404 not_found PUT "/api/v1/dns-records/$ra" '{"name":"alpha.dyn.test","type":"A","content":"192.0.2.66"}'
+expect "B: PATCH A's record: 404 not_found" 404 not_found PATCH "/api/v1/dns-records/$ra" '{"ttl":300}'
+expect "B: DELETE A's record: 404 not_found" 404 not_found DELETE "/api/v1/dns-records/$ra"
+expect "B: create a record under A's domain: 404 not_found" 404 not_found POST /api/v1/dns-records '{"name":"evil.alpha.dyn.test","type":"A","content":"192.0.2.66"}'
+expect "B: rrsets of A's domain: 404 not_found" 404 not_found PUT /api/v1/domains/alpha.dyn.test/rrsets '{"rrsets":[{"name":"alpha.dyn.test","type":"A","records":["192.0.2.66"]}]}'
+expect "B: a record list filtered to A's domain is empty" 200 "" GET '/api/v1/dns-records?domain=alpha.dyn.test'
+check "B sees none of A's records" test "$(j 'len(d["items"])')" = 0
+check "A's record is unchanged after B's attempts" \
+	test "$(sql "SELECT content || ' ' || ttl FROM records WHERE id = $ra")" = "192.0.2.1 60"
+expect "B cannot claim A's name: 409 name_taken" 409 name_taken POST /api/v1/domains '{"name":"alpha.dyn.test"}'
+expect "B cannot claim A's name in another case: 409 name_taken" 409 name_taken POST /api/v1/domains '{"name":"ALPHA.Dyn.Test."}'
+
+TOK=$TA
+expect "A claims swap.dyn.test" 201 "" POST /api/v1/domains '{"name":"swap.dyn.test"}'
+expect "A adds a record to swap" 201 "" POST /api/v1/dns-records '{"name":"swap.dyn.test","type":"TXT","content":"\"alice was here\""}'
+expect "A releases swap: 204" 204 "" DELETE /api/v1/domains/swap.dyn.test
+TOK=$TB
+expect "B claims the released name" 201 "" POST /api/v1/domains '{"name":"Swap.dyn.test"}'
+expect "B reads its history" 200 "" GET /api/v1/domains/swap.dyn.test/history
+check "B's history holds only B's claim, none of A's entries" \
+	test "$(j '",".join(i["action"] + "/" + i["actor"] for i in d["items"])')" = "domain.claim/key:kb"
+expect "B's new domain has no records" 200 "" GET /api/v1/domains/swap.dyn.test
+check "record_count 0" test "$(j 'd["record_count"]')" = 0
+
+# ---- 3. domains ---------------------------------------------------------------
+
+TOK=$TQ
+for i in 1 2 3; do
+	expect "quota: claim $i of 3" 201 "" POST /api/v1/domains "{\"name\":\"quota$i.dyn.test\"}"
+done
+expect "quota: the 4th claim: 409 quota_exceeded" 409 quota_exceeded POST /api/v1/domains '{"name":"quota4.dyn.test"}'
+expect "quota: released one, the claim passes again" 204 "" DELETE /api/v1/domains/quota3.dyn.test
+expect "quota: claim after the release" 201 "" POST /api/v1/domains '{"name":"quota4.dyn.test"}'
+
+TOK=$TD
+expect "reserved label www: 409 name_reserved" 409 name_reserved POST /api/v1/domains '{"name":"www.dyn.test"}'
+expect "reserved label in upper case: 409 name_reserved" 409 name_reserved POST /api/v1/domains '{"name":"WWW.dyn.test"}'
+expect "operator name ns1.dyn.test: 409 name_reserved" 409 name_reserved POST /api/v1/domains '{"name":"ns1.dyn.test"}'
+sql "INSERT INTO records (zone_id, name, type, content) SELECT id, 'glue.op1.dyn.test.', 'A', '192.0.2.53' FROM zones WHERE name = 'dyn.test.'"
+expect "a name the operator uses (glue below it, not on the reserved list): 409 name_reserved" 409 name_reserved POST /api/v1/domains '{"name":"op1.dyn.test"}'
+expect "a name under no base zone: 404 zone_not_found" 404 zone_not_found POST /api/v1/domains '{"name":"alice.example.org"}'
+expect "a base zone itself: 404 zone_not_found" 404 zone_not_found POST /api/v1/domains '{"name":"dyn.test"}'
+http POST /api/v1/domains '{"name":"a.b.dyn.test"}'
+check "two labels below the zone: refused (4xx), nothing claimed" \
+	test "${st:0:1}" = 4 -a "$(sql "SELECT count(*) FROM domains WHERE name LIKE '%b.dyn.test.'")" = 0
+expect "underscore: 400 invalid_name" 400 invalid_name POST /api/v1/domains '{"name":"a_b.dyn.test"}'
+expect "leading hyphen: 400 invalid_name" 400 invalid_name POST /api/v1/domains '{"name":"-ab.dyn.test"}'
+l64=$(printf 'a%.0s' $(seq 1 64))
+expect "64-character label: 400 invalid_name" 400 invalid_name POST /api/v1/domains "{\"name\":\"$l64.dyn.test\"}"
+expect "63-character label: 201" 201 "" POST /api/v1/domains "{\"name\":\"${l64:1}.dyn.test\"}"
+expect "empty label: 400 invalid_name" 400 invalid_name POST /api/v1/domains '{"name":"a..dyn.test"}'
+
+# delete removes the records (dig NXDOMAIN afterwards)
+expect "gone: add a record to dave.dyn.test" 201 "" POST /api/v1/dns-records '{"name":"sub.dave.dyn.test","type":"A","content":"192.0.2.44"}'
+check "gone: dig sees it within 2 s" within 2 has sub.dave.dyn.test A "IN${S}A${S}192.0.2.44"
+expect "release dave.dyn.test: 204" 204 "" DELETE /api/v1/domains/dave.dyn.test
+check "released: its records are gone from PostgreSQL" \
+	test "$(sql "SELECT count(*) FROM records WHERE name LIKE '%dave.dyn.test.'")" = 0
+check "released: dig answers NXDOMAIN within 2 s" within 2 has sub.dave.dyn.test A 'status: NXDOMAIN'
+check "released: the apex too" within 2 has dave.dyn.test A 'status: NXDOMAIN'
+expect "released: GET answers 404 not_found" 404 not_found GET /api/v1/domains/dave.dyn.test
+
+# ---- 4. records ---------------------------------------------------------------
+
+TOK=$TA
+# each type, then dig sees it (alpha already holds its A record)
+rec() { # rec DESC NAME TYPE CONTENT [TTL]
+	local body
+	body=$(python3 -c 'import json,sys; d={"name":sys.argv[1],"type":sys.argv[2],"content":sys.argv[3]}
+if len(sys.argv) > 4: d["ttl"] = int(sys.argv[4])
+print(json.dumps(d))' "${@:2}")
+	expect "$1" 201 "" POST /api/v1/dns-records "$body"
+}
+rec "create AAAA" alpha.dyn.test AAAA 2001:db8::1
+rec "create CNAME" www.alpha.dyn.test CNAME alpha.dyn.test.
+rec "create MX" alpha.dyn.test MX '10 mail.alpha.dyn.test.' 300
+rec "create TXT" alpha.dyn.test TXT '"v=spf1 -all"'
+rec "create SRV" _sip._tcp.alpha.dyn.test SRV '10 5 5060 alpha.dyn.test.'
+rec "create CAA" alpha.dyn.test CAA '0 issue "letsencrypt.org"'
+check "dig: A" within 2 has alpha.dyn.test A "alpha.dyn.test.${S}60${S}IN${S}A${S}192.0.2.1"
+check "dig: AAAA" within 2 has alpha.dyn.test AAAA "IN${S}AAAA${S}2001:db8::1"
+check "dig: CNAME" within 2 has www.alpha.dyn.test A "IN${S}CNAME${S}alpha.dyn.test."
+check "dig: MX, ttl 300" within 2 has alpha.dyn.test MX "300${S}IN${S}MX${S}10 mail.alpha.dyn.test."
+check "dig: TXT" within 2 has alpha.dyn.test TXT "IN${S}TXT${S}\"v=spf1 -all\""
+check "dig: SRV" within 2 has _sip._tcp.alpha.dyn.test SRV "IN${S}SRV${S}10 5 5060 alpha.dyn.test."
+check "dig: CAA" within 2 has alpha.dyn.test CAA "IN${S}CAA${S}0 issue \"letsencrypt.org\""
+
+expect "NS: 400 type_not_allowed" 400 type_not_allowed POST /api/v1/dns-records '{"name":"x.alpha.dyn.test","type":"NS","content":"ns.example.org."}'
+expect "SOA: 400 type_not_allowed" 400 type_not_allowed POST /api/v1/dns-records '{"name":"alpha.dyn.test","type":"SOA","content":"ns1.dyn.test. hostmaster.dyn.test. 1 10800 3600 604800 60"}'
+expect "ttl 59: 400 invalid_ttl" 400 invalid_ttl POST /api/v1/dns-records '{"name":"t.alpha.dyn.test","type":"A","content":"192.0.2.9","ttl":59}'
+expect "ttl 86401: 400 invalid_ttl" 400 invalid_ttl POST /api/v1/dns-records '{"name":"t.alpha.dyn.test","type":"A","content":"192.0.2.9","ttl":86401}'
+expect "A next to a CNAME: 409 cname_conflict" 409 cname_conflict POST /api/v1/dns-records '{"name":"www.alpha.dyn.test","type":"A","content":"192.0.2.9"}'
+expect "CNAME next to an A: 409 cname_conflict" 409 cname_conflict POST /api/v1/dns-records '{"name":"alpha.dyn.test","type":"CNAME","content":"other.dyn.test."}'
+expect "a second CNAME: 409 cname_conflict" 409 cname_conflict POST /api/v1/dns-records '{"name":"www.alpha.dyn.test","type":"CNAME","content":"other.dyn.test."}'
+expect "duplicate record: 409 record_exists" 409 record_exists POST /api/v1/dns-records '{"name":"alpha.dyn.test","type":"A","content":"192.0.2.1"}'
+expect "duplicate in another spelling (case, final dot): 409 record_exists" 409 record_exists POST /api/v1/dns-records '{"name":"ALPHA.dyn.test.","type":"a","content":"192.0.2.1"}'
+check "alpha holds 7 records" test "$(sql "SELECT count(*) FROM records r JOIN domains d ON d.id = r.domain_id WHERE d.name = 'alpha.dyn.test.'")" = 7
+
+# record limit (10) on a fresh domain
+expect "A claims lim.dyn.test" 201 "" POST /api/v1/domains '{"name":"lim.dyn.test"}'
+for i in $(seq 1 10); do
+	http POST /api/v1/dns-records "{\"name\":\"h$i.lim.dyn.test\",\"type\":\"A\",\"content\":\"192.0.2.$i\"}"
+	[ "$st" = 201 ] || echo "record $i: $st $(cat "$tmp/body")" >>"$tmp/lim.err"
+done
+check "10 records fit" test ! -s "$tmp/lim.err"
+expect "the 11th record: 409 record_limit" 409 record_limit POST /api/v1/dns-records '{"name":"h11.lim.dyn.test","type":"A","content":"192.0.2.11"}'
+
+# a failing rrsets request changes nothing at all
+counts() {
+	sql "SELECT (SELECT count(*) FROM records) || ' ' || (SELECT count(*) FROM audit_log) || ' ' ||
+	            (SELECT count(*) FROM changes) || ' ' ||
+	            (SELECT string_agg(name || type || content || ttl, ',' ORDER BY id) FROM records)"
+}
+before=$(counts)
+expect "rrsets over the record limit: 409 record_limit" 409 record_limit PUT /api/v1/domains/lim.dyn.test/rrsets \
+	'{"rrsets":[{"name":"h1.lim.dyn.test","type":"A","ttl":120,"records":["192.0.2.1"]},{"name":"new.lim.dyn.test","type":"A","records":["192.0.2.50"]}]}'
+check "the failed rrsets request changed nothing (records, audit, changes)" test "$(counts)" = "$before"
+expect "rrsets with a bad second set: 400 invalid_content" 400 invalid_content PUT /api/v1/domains/lim.dyn.test/rrsets \
+	'{"rrsets":[{"name":"h1.lim.dyn.test","type":"A","records":[]},{"name":"h2.lim.dyn.test","type":"A","records":["300.1.1.1"]}]}'
+check "... and changed nothing" test "$(counts)" = "$before"
+expect "rrsets giving an A set to a CNAME name: 409 cname_conflict" 409 cname_conflict PUT /api/v1/domains/alpha.dyn.test/rrsets \
+	'{"rrsets":[{"name":"alpha.dyn.test","type":"AAAA","records":[]},{"name":"www.alpha.dyn.test","type":"A","records":["192.0.2.7"]}]}'
+check "... and changed nothing" test "$(counts)" = "$before"
+
+# pagination: every record of A exactly once
+all_ids=$(sql "SELECT string_agg(r.id::text, ' ' ORDER BY r.id) FROM records r JOIN domains d ON d.id = r.domain_id WHERE d.user_id = $ua")
+walk() {
+	local cur="" seen="" pages=0 ids
+	while :; do
+		http GET "/api/v1/dns-records?limit=4${cur:+&cursor=$cur}"
+		[ "$st" = 200 ] || { echo "page: $st $(cat "$tmp/body")"; return 1; }
+		ids=$(j '" ".join(str(i["id"]) for i in d["items"])')
+		seen="$seen $ids"
+		pages=$((pages + 1))
+		cur=$(j 'd["next_cursor"] or ""')
+		[ -n "$cur" ] || break
+		[ $pages -lt 20 ] || { echo "too many pages"; return 1; }
+	done
+	seen=$(echo $seen)
+	[ "$seen" = "$all_ids" ] || { echo "seen: $seen"; echo "want: $all_ids"; return 1; }
+	[ $pages = $(((${#all_ids} > 0 ? $(wc -w <<<"$all_ids") + 3 : 0) / 4)) ] || { echo "pages: $pages"; return 1; }
+}
+check "pagination (limit 4, cursor) walks all $(wc -w <<<"$all_ids") records exactly once" walk
+expect "a cursor that is not one: 400 invalid_field" 400 invalid_field GET '/api/v1/dns-records?cursor=abc'
+expect "limit 0: 400 invalid_field" 400 invalid_field GET '/api/v1/dns-records?limit=0'
+expect "filter by name and type" 200 "" GET '/api/v1/dns-records?name=ALPHA.dyn.test&type=aaaa'
+check "... finds the AAAA record only" test "$(j '[(i["name"], i["type"]) for i in d["items"]]')" = '[["alpha.dyn.test.", "AAAA"]]'
+
+# PATCH ttl only
+expect "PATCH ttl only: 200" 200 "" PATCH "/api/v1/dns-records/$ra" '{"ttl":120}'
+check "... the ttl changed, nothing else" test "$(j '[d["name"], d["type"], d["content"], d["ttl"]]')" = '["alpha.dyn.test.", "A", "192.0.2.1", 120]'
+check "dig sees ttl 120 within 2 s" within 2 has alpha.dyn.test A "alpha.dyn.test.${S}120${S}IN${S}A${S}192.0.2.1"
+expect "PATCH type without content: 400 invalid_field" 400 invalid_field PATCH "/api/v1/dns-records/$ra" '{"type":"AAAA"}'
+expect "PATCH of nothing: 400 invalid_field" 400 invalid_field PATCH "/api/v1/dns-records/$ra" '{}'
+
+# PUT moves a record to another of the caller's domains
+expect "A releases lim.dyn.test (its 10 records with it)" 204 "" DELETE /api/v1/domains/lim.dyn.test
+expect "A claims beta.dyn.test" 201 "" POST /api/v1/domains '{"name":"beta.dyn.test"}'
+expect "A adds a TXT record to alpha" 201 "" POST /api/v1/dns-records '{"name":"mv.alpha.dyn.test","type":"TXT","content":"\"moving\""}'
+rmv=$(j 'd["id"]')
+expect "PUT moves it to beta: 200" 200 "" PUT "/api/v1/dns-records/$rmv" '{"name":"mv.beta.dyn.test","type":"TXT","content":"\"moved\"","ttl":90}'
+check "... its domain is beta now" test "$(j 'd["domain"]')" = beta.dyn.test.
+check "... in PostgreSQL too" test "$(sql "SELECT d.name FROM records r JOIN domains d ON d.id = r.domain_id WHERE r.id = $rmv")" = beta.dyn.test.
+check "dig: the new name answers within 2 s" within 2 has mv.beta.dyn.test TXT "90${S}IN${S}TXT${S}\"moved\""
+check "dig: the old name is gone within 2 s" within 2 has mv.alpha.dyn.test TXT 'status: NXDOMAIN'
+expect "PUT to a name of nobody's domain: 404 not_found" 404 not_found PUT "/api/v1/dns-records/$rmv" '{"name":"mv.nobody.dyn.test","type":"TXT","content":"\"x\""}'
+
+# rrsets: A + AAAA replaced at once; the same again changes nothing
+expect "beta: initial A and AAAA" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets \
+	'{"rrsets":[{"name":"beta.dyn.test","type":"A","records":["192.0.2.20","192.0.2.21"]},{"name":"beta.dyn.test","type":"AAAA","records":["2001:db8::20"]}]}'
+check "... changed: true" test "$(j 'd["changed"]')" = true
+rr_body='{"rrsets":[{"name":"beta.dyn.test","type":"A","ttl":300,"records":["192.0.2.22"]},{"name":"beta.dyn.test","type":"AAAA","ttl":300,"records":["2001:db8::22","2001:db8::23"]}]}'
+expect "beta: A and AAAA replaced" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets "$rr_body"
+check "... changed: true, the new sets" test "$(j '[d["changed"], [(s["type"], s["ttl"], s["records"]) for s in d["rrsets"]]]')" = \
+	'[true, [["A", 300, ["192.0.2.22"]], ["AAAA", 300, ["2001:db8::22", "2001:db8::23"]]]]'
+check "the A set in PostgreSQL is exactly the new one" \
+	test "$(sql "SELECT string_agg(type || ' ' || content || ' ' || ttl, ',' ORDER BY type, content) FROM records WHERE name = 'beta.dyn.test.'")" = \
+	"A 192.0.2.22 300,AAAA 2001:db8::22 300,AAAA 2001:db8::23 300"
+check "dig: the new A set within 2 s" within 2 has beta.dyn.test A "300${S}IN${S}A${S}192.0.2.22"
+check "dig: no old A address" bash -c "! dig +short +norecurse @127.0.0.1 -p $DDNS_DNS_PORT beta.dyn.test A | grep -q 192.0.2.2[01]"
+audit0=$(sql "SELECT count(*) FROM audit_log")
+changes0=$(sql "SELECT count(*) FROM changes")
+expect "the same rrsets again: 200" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets "$rr_body"
+check "... changed: false" test "$(j 'd["changed"]')" = false
+check "... no audit row" test "$(sql "SELECT count(*) FROM audit_log")" = "$audit0"
+check "... no changes row" test "$(sql "SELECT count(*) FROM changes")" = "$changes0"
+expect "rrsets: an A set gives way to a CNAME in one request" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets \
+	'{"rrsets":[{"name":"c.beta.dyn.test","type":"A","records":[]},{"name":"c.beta.dyn.test","type":"CNAME","records":["beta.dyn.test."]}]}'
+expect "rrsets: a name outside the domain: 400 invalid_name" 400 invalid_name PUT /api/v1/domains/beta.dyn.test/rrsets \
+	'{"rrsets":[{"name":"alpha.dyn.test","type":"A","records":["192.0.2.1"]}]}'
+expect "rrsets: two CNAMEs in a set: 409 cname_conflict" 409 cname_conflict PUT /api/v1/domains/beta.dyn.test/rrsets \
+	'{"rrsets":[{"name":"d.beta.dyn.test","type":"CNAME","records":["a.dyn.test.","b.dyn.test."]}]}'
 echo "1..$n"
 exit "$failed"
