@@ -76,13 +76,15 @@ st=
 
 # http METHOD PATH [BODY [CURL_ARGS...]]: the status in $st, the body in
 # $tmp/body, the headers in $tmp/hdr; the bearer token is $TOK (none if empty).
-# A BODY is sent with Content-Type $CT (none if empty).
+# A BODY is sent with Content-Type $CT (none if empty); "-" sends none.
 http() {
 	local m=$1 p=$2 args
 	shift 2
 	args=(-s -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' -X "$m" --max-time 10)
 	[ -n "$TOK" ] && args+=(-H "Authorization: Bearer $TOK")
-	if [ $# -gt 0 ]; then
+	if [ $# -gt 0 ] && [ "$1" = - ]; then
+		shift
+	elif [ $# -gt 0 ]; then
 		[ -n "$CT" ] && args+=(-H "Content-Type: $CT")
 		args+=(--data-binary "$1")
 		shift
@@ -732,3 +734,72 @@ else
 	notok "a ddns-api without its stream Redis starts"
 	sed 's/^/# /' "$tmp/api3.log" | tail -20
 fi
+# ---- 7. rate limits -------------------------------------------------------------------
+
+base=http://$DDNS_API_LISTEN
+TC=$(token "$ec1" kc "$uc" "$all_scopes")
+TOK=$TC
+expect "C claims carol.dyn.test" 201 "" POST /api/v1/domains '{"name":"carol.dyn.test"}'
+port4=$(free_port)
+if start_api api4 "$port4" DDNS_API_USER_WRITE_RATE=2 DDNS_API_USER_WRITE_BURST=3 \
+	DDNS_API_ADDR_READ_RATE=1 DDNS_API_ADDR_READ_BURST=5 DDNS_API_TRUSTED_PROXIES=127.0.0.1/32; then
+	base=http://127.0.0.1:$port4
+	# each part from its own loopback address, so their budgets are apart
+	for i in 1 2 3; do
+		expect "user writes: $i of a burst of 3 passes" 201 "" POST /api/v1/dns-records \
+			"{\"name\":\"r$i.carol.dyn.test\",\"type\":\"A\",\"content\":\"192.0.2.$i\"}" --interface 127.0.0.2
+	done
+	check "a passing request carries RateLimit-Limit: 3" test "$(hdr RateLimit-Limit)" = 3
+	expect "user writes: the 4th quick write: 429 rate_limited" 429 rate_limited POST /api/v1/dns-records \
+		'{"name":"r4.carol.dyn.test","type":"A","content":"192.0.2.4"}' --interface 127.0.0.2
+	retry=$(hdr Retry-After)
+	check "429 carries Retry-After (whole seconds, >= 1)" grep -Eq '^[1-9][0-9]*$' <<<"$retry"
+	check "429 carries RateLimit-Limit 3, RateLimit-Remaining 0, RateLimit-Reset" \
+		test "$(hdr RateLimit-Limit)/$(hdr RateLimit-Remaining)/$(hdr RateLimit-Reset | grep -Ec '^[0-9]+$')" = 3/0/1
+	check "the 4th write was not made" test "$(sql "SELECT count(*) FROM records WHERE name = 'r4.carol.dyn.test.'")" = 0
+	expect "reads have their own budget: a read passes while writes are limited" 200 "" GET /api/v1/domains - --interface 127.0.0.2
+	sleep "${retry:-1}"
+	expect "after Retry-After seconds a write passes again" 201 "" POST /api/v1/dns-records \
+		'{"name":"r4.carol.dyn.test","type":"A","content":"192.0.2.4"}' --interface 127.0.0.2
+
+	# bad tokens cost the address: 401 until its budget is spent, then 429
+	TOK=$(token "$ec2" kc "$uc" "$all_scopes") # kc is ec1's: bad signature
+	# bad_tokens ADDR COUNT [XFF-PREFIX | =FIXED-XFF]: the statuses, one line
+	bad_tokens() {
+		local i out="" x
+		for i in $(seq 1 "$2"); do
+			x=()
+			case ${3:-} in
+			=*) x=(-H "X-Forwarded-For: ${3#=}") ;;
+			?*) x=(-H "X-Forwarded-For: $3.$i") ;;
+			esac
+			http GET /api/v1/domains - --interface "$1" "${x[@]}"
+			out="$out $st:$(j 'd["code"]')"
+		done
+		echo "$out"
+	}
+	# seq_ok STATUSES: 401 invalid_token first, 429 rate_limited within the
+	# first 8 (a budget of 5 that refills 1/s), nothing else
+	seq_ok() {
+		echo "$1"
+		grep -Eq '^ 401:invalid_token( (401:invalid_token|429:rate_limited))+$' <<<"$1" &&
+			grep -q 429:rate_limited <<<"$(cut -d' ' -f1-9 <<<"$1")"
+	}
+	res=$(bad_tokens 127.0.0.3 10)
+	check "repeated bad tokens from one address: 401, then 429 rate_limited" seq_ok "$res"
+	res=$(bad_tokens 127.0.0.4 10 198.51.100)
+	check "X-Forwarded-For from an untrusted peer is ignored: spoofing does not escape the budget" seq_ok "$res"
+	res=$(bad_tokens 127.0.0.1 10 203.0.113)
+	check "X-Forwarded-For from a trusted proxy is honoured: ten clients, ten 401s" \
+		test "$res" = "$(printf ' 401:invalid_token%.0s' $(seq 1 10))"
+	res=$(bad_tokens 127.0.0.1 10 =203.0.113.200)
+	check "... one client behind it is limited: 401, then 429" seq_ok "$res"
+	check "... its budget is keyed by the forwarded address" test "$(redis_cli -n 2 EXISTS rl:r:a:203.0.113.200)" = 1
+else
+	notok "a ddns-api with small rate limits starts"
+	sed 's/^/# /' "$tmp/api4.log" | tail -20
+fi
+
+echo "# runtime $(($(date +%s) - t_start)) s"
+echo "1..$n"
+exit "$failed"
