@@ -164,11 +164,14 @@ void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t 
 	c->answer = body;
 	c->answer_status = status;
 	c->xadds = 1; /* held until every XADD is sent */
-	json_array_foreach(changes, i, ch) {
+	json_array_foreach(changes, i, ch)
+	{
 		char id[24], zone[24];
 		const char *name = json_string_value(json_array_get(ch, 2));
-		const char *argv[] = { "XADD", REPLICA_STREAM, "MAXLEN", "~", "1000000", "*",
-				       "id", id, "zone_id", zone, "name", name };
+		const char *argv[] = {
+			"XADD", REPLICA_STREAM, "MAXLEN", "~",    "1000000", "*", "id",
+			id,     "zone_id",      zone,     "name", name
+		};
 
 		if (!name)
 			continue;
@@ -369,7 +372,8 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 	char rkey[sizeof(API_REVOKED_PREFIX) + 64 + 1 + 128 + 1];
 
 	if (err < 0)
-		return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
 	reason = jwt_verify(c->token, key, &c->api->policy, (long long)time(NULL), &c->claims);
@@ -387,7 +391,8 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 	if ((c->claims.scopes & c->ep->scopes) != c->ep->scopes) {
 		char h[160];
 
-		snprintf(h, sizeof(h), "Bearer realm=\"ddns\", error=\"insufficient_scope\", scope=\"%s\"",
+		snprintf(h, sizeof(h),
+			 "Bearer realm=\"ddns\", error=\"insufficient_scope\", scope=\"%s\"",
 			 c->ep->scopes & JWT_SCOPE_DOMAINS_WRITE ? "domains:write"
 			 : c->ep->scopes & JWT_SCOPE_DNS_WRITE   ? "dns:write"
 								 : "dns:read");
@@ -599,10 +604,11 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 	}
 	api->auth_failures = metrics_counter(metrics, "api_auth_failures_total",
 					     "requests whose token was rejected");
-	api->rl_denied = metrics_counter(metrics, "api_ratelimit_denied_total",
-					 "requests answered 429");
-	api->rl_errors = metrics_counter(metrics, "api_ratelimit_errors_total",
-					 "rate limit checks that failed (the request was let through)");
+	api->rl_denied =
+		metrics_counter(metrics, "api_ratelimit_denied_total", "requests answered 429");
+	api->rl_errors =
+		metrics_counter(metrics, "api_ratelimit_errors_total",
+				"rate limit checks that failed (the request was let through)");
 	api->xadd_errors = metrics_counter(metrics, "api_stream_errors_total",
 					   "changes not added to dns:changes (the change log "
 					   "delivers them)");

@@ -7,8 +7,8 @@
 #include "shared/netaddr.h"
 #include "shared/ratelimit.h"
 
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 struct call;
 struct db_error;
@@ -28,7 +28,7 @@ extern const size_t api_n_endpoints;
 #define RESERVED_MAX 128
 
 struct api {
-	struct event_base *base; /* borrowed */
+	struct event_base *base;        /* borrowed */
 	const struct api_options *opts; /* borrowed */
 	struct db_pool *pool;
 	struct redis_client *rl_redis, *sess_redis, *stream_redis, *sub_redis;
@@ -42,28 +42,28 @@ struct api {
 	struct route_arg {
 		struct api *api;
 		const struct endpoint *ep;
-	} *route_args; /* owned */
+	} * route_args; /* owned */
 	struct metric *auth_failures, *rl_denied, *rl_errors, *xadd_errors, *writes;
 };
 
 /* One request in flight; freed by call_reply*. */
 struct call {
-	struct api *api;                /* borrowed */
-	struct http_request *req;       /* until the reply */
-	const struct endpoint *ep;      /* borrowed */
-	char addr[INET6_ADDRSTRLEN];    /* the client, after trusted proxies */
-	struct jwt_token *token;        /* owned; until verified */
+	struct api *api;             /* borrowed */
+	struct http_request *req;    /* until the reply */
+	const struct endpoint *ep;   /* borrowed */
+	char addr[INET6_ADDRSTRLEN]; /* the client, after trusted proxies */
+	struct jwt_token *token;     /* owned; until verified */
 	struct jwt_claims claims;
 	long long user_id;
-	char user_s[24];                /* user_id as text, for SQL parameters */
-	char actor[160];                /* "key:<kid>" or "session:<kid>" */
-	int waiting;                    /* Redis answers still to come */
+	char user_s[24]; /* user_id as text, for SQL parameters */
+	char actor[160]; /* "key:<kid>" or "session:<kid>" */
+	int waiting;     /* Redis answers still to come */
 	bool revoked, jti_failed, limited;
-	struct ratelimit_result limit;  /* of the last check */
-	json_t *body;                   /* owned; parsed request body */
-	json_t *answer;                 /* owned; what is sent once the XADDs are done */
+	struct ratelimit_result limit; /* of the last check */
+	json_t *body;                  /* owned; parsed request body */
+	json_t *answer;                /* owned; what is sent once the XADDs are done */
 	int answer_status;
-	int xadds;                      /* XADDs still to complete */
+	int xadds; /* XADDs still to complete */
 };
 
 /* Answers and frees the call. */

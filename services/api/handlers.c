@@ -20,11 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#define TTL_DEFAULT      60
-#define RRSETS_MAX       20
-#define RECORDS_PER_SET  100
-#define LIST_LIMIT_MAX   500
-#define LIST_LIMIT_DEF   100
+#define TTL_DEFAULT       60
+#define RRSETS_MAX        20
+#define RECORDS_PER_SET   100
+#define LIST_LIMIT_MAX    500
+#define LIST_LIMIT_DEF    100
 #define HISTORY_LIMIT_MAX 200
 #define HISTORY_LIMIT_DEF 50
 
@@ -68,7 +68,8 @@ static int check_fields(json_t *obj, const struct field *f, size_t n, const char
 		snprintf(msg, size, "%s must be a JSON object", where);
 		return -EINVAL;
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		size_t i;
 
 		for (i = 0; i < n; i++)
@@ -126,8 +127,8 @@ struct rec_in {
 	long long ttl;
 };
 
-static int valid_name(const char *in, char out[DNSNAME_SIZE], const char **ret_code,
-		      char *msg, size_t size)
+static int valid_name(const char *in, char out[DNSNAME_SIZE], const char **ret_code, char *msg,
+		      size_t size)
 {
 	const char *reason = NULL;
 
@@ -245,8 +246,8 @@ static int query_limit(struct call *c, long long def, long long max, char out[24
 		errno = 0;
 		v = strtoll(p, &end, 10);
 		if (errno || *end || !*p || v < 1 || v > max) {
-			call_reply_error(c, 400, "invalid_field", "limit must be between 1 and %lld",
-					 max);
+			call_reply_error(c, 400, "invalid_field",
+					 "limit must be between 1 and %lld", max);
 			return -EINVAL;
 		}
 	}
@@ -390,8 +391,9 @@ void h_domain_get(struct call *c)
 
 	if (param_domain(c, name) < 0)
 		return;
-	read_query(c, "SELECT api_domain_json(d)::text FROM domains d "
-		      "WHERE d.name = $2 AND d.user_id = $1",
+	read_query(c,
+		   "SELECT api_domain_json(d)::text FROM domains d "
+		   "WHERE d.name = $2 AND d.user_id = $1",
 		   2, p);
 }
 
@@ -406,8 +408,10 @@ void h_domain_claim(struct call *c)
 	if (read_body(c, f, 1) < 0)
 		return;
 	in = json_string_value(json_object_get(c->body, "name"));
-	if (strlen(in) > DNSNAME_MAX + 1 || dnsname_normalize(in, DNSNAME_HOSTNAME, name, &reason) < 0)
-		return call_reply_error(c, 400, "invalid_name", "the name is not a valid host name: %s",
+	if (strlen(in) > DNSNAME_MAX + 1 ||
+	    dnsname_normalize(in, DNSNAME_HOSTNAME, name, &reason) < 0)
+		return call_reply_error(c, 400, "invalid_name",
+					"the name is not a valid host name: %s",
 					reason ? reason : "too long");
 	if (dnsname_label_count(name) < 2)
 		return call_reply_error(c, 404, "zone_not_found",
@@ -419,8 +423,8 @@ void h_domain_claim(struct call *c)
 	if (api_reserved(c->api, label))
 		return call_reply_error(c, 409, "name_reserved", "\"%s\" is reserved", label);
 	snprintf(quota, sizeof(quota), "%lld", c->api->opts->domain_quota);
-	write_query(c, "SELECT api_domain_claim($1, $2, $3, $4, $5, $6)::text", 6, p, 201,
-		    "domain", "domain");
+	write_query(c, "SELECT api_domain_claim($1, $2, $3, $4, $5, $6)::text", 6, p, 201, "domain",
+		    "domain");
 }
 
 void h_domain_release(struct call *c)
@@ -430,7 +434,8 @@ void h_domain_release(struct call *c)
 
 	if (param_domain(c, name) < 0)
 		return;
-	write_query(c, "SELECT api_domain_release($1, $2, $3, $4, $5)::text", 5, p, 204, NULL, "domain");
+	write_query(c, "SELECT api_domain_release($1, $2, $3, $4, $5)::text", 5, p, 204, NULL,
+		    "domain");
 }
 
 void h_domain_history(struct call *c)
@@ -439,7 +444,8 @@ void h_domain_history(struct call *c)
 	const char *cursor;
 	const char *p[4];
 
-	if (param_domain(c, name) < 0 || query_limit(c, HISTORY_LIMIT_DEF, HISTORY_LIMIT_MAX, limit) < 0 ||
+	if (param_domain(c, name) < 0 ||
+	    query_limit(c, HISTORY_LIMIT_DEF, HISTORY_LIMIT_MAX, limit) < 0 ||
 	    query_cursor(c, cur, &cursor) < 0)
 		return;
 	p[0] = c->user_s;
@@ -448,20 +454,22 @@ void h_domain_history(struct call *c)
 	p[3] = limit;
 	/* only the caller's own entries: a name released and claimed again
 	 * does not show the previous owner's history */
-	read_query(c,
-		   "WITH d AS (SELECT 1 FROM domains WHERE name = $2 AND user_id = $1), "
-		   "page AS (SELECT * FROM audit_log a WHERE a.domain_name = $2 AND a.user_id = $1 "
-		   "  AND ($3::bigint IS NULL OR a.id < $3::bigint) ORDER BY a.id DESC LIMIT $4::int + 1) "
-		   "SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN jsonb_build_object("
-		   "'items', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
-		   "  'created_at', api_time(created_at), 'actor', actor, "
-		   "  'client_addr', host(client_addr), 'user_agent', user_agent, 'action', action, "
-		   "  'old', old_value, 'new', new_value) ORDER BY id DESC) "
-		   "  FROM (SELECT * FROM page ORDER BY id DESC LIMIT $4::int) x), '[]'), "
-		   "'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN "
-		   "  (SELECT id FROM page ORDER BY id DESC OFFSET $4::int - 1 LIMIT 1)::text END"
-		   ")::text END",
-		   4, p);
+	read_query(
+		c,
+		"WITH d AS (SELECT 1 FROM domains WHERE name = $2 AND user_id = $1), "
+		"page AS (SELECT * FROM audit_log a WHERE a.domain_name = $2 AND a.user_id = $1 "
+		"  AND ($3::bigint IS NULL OR a.id < $3::bigint) ORDER BY a.id DESC LIMIT $4::int "
+		"+ 1) "
+		"SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN jsonb_build_object("
+		"'items', coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, "
+		"  'created_at', api_time(created_at), 'actor', actor, "
+		"  'client_addr', host(client_addr), 'user_agent', user_agent, 'action', action, "
+		"  'old', old_value, 'new', new_value) ORDER BY id DESC) "
+		"  FROM (SELECT * FROM page ORDER BY id DESC LIMIT $4::int) x), '[]'), "
+		"'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $4::int THEN "
+		"  (SELECT id FROM page ORDER BY id DESC OFFSET $4::int - 1 LIMIT 1)::text END"
+		")::text END",
+		4, p);
 }
 
 /* ---- rrsets --------------------------------------------------------------- */
@@ -488,7 +496,8 @@ void h_rrsets_put(struct call *c)
 		return call_reply_error(c, 400, "invalid_field",
 					"\"rrsets\" must hold 1 to %d RRsets", RRSETS_MAX);
 	sets = json_array();
-	json_array_foreach(in, i, s) {
+	json_array_foreach(in, i, s)
+	{
 		char name[DNSNAME_SIZE];
 		enum rr_type type;
 		long long ttl;
@@ -537,7 +546,8 @@ void h_rrsets_put(struct call *c)
 		if (!out)
 			goto nomem;
 		json_array_append_new(sets, out);
-		json_array_foreach(recs, j, v) {
+		json_array_foreach(recs, j, v)
+		{
 			char content[RR_CONTENT_SIZE];
 			json_t *arr = json_object_get(out, "records");
 			size_t k;
@@ -552,7 +562,8 @@ void h_rrsets_put(struct call *c)
 					  sizeof(msg)) < 0)
 				goto bad;
 			for (k = 0; k < json_array_size(arr); k++)
-				dup |= strcmp(json_string_value(json_array_get(arr, k)), content) == 0;
+				dup |= strcmp(json_string_value(json_array_get(arr, k)), content) ==
+				       0;
 			if (dup) {
 				code = "invalid_content";
 				snprintf(msg, sizeof(msg), "%s: \"%.64s\" is given twice", where,
@@ -599,7 +610,8 @@ void h_records_list(struct call *c)
 
 	if ((q = http_request_query(c->req, "domain"))) {
 		if (dnsname_normalize(q, DNSNAME_HOSTNAME, domain, NULL) < 0)
-			return call_reply_error(c, 400, "invalid_name", "domain is not a valid name");
+			return call_reply_error(c, 400, "invalid_name",
+						"domain is not a valid name");
 		p[1] = domain;
 	}
 	if ((q = http_request_query(c->req, "name"))) {
@@ -609,7 +621,8 @@ void h_records_list(struct call *c)
 	}
 	if ((q = http_request_query(c->req, "type"))) {
 		if (strlen(q) > 10 || rr_type_parse(q, &type) < 0)
-			return call_reply_error(c, 400, "invalid_type", "type is not a record type");
+			return call_reply_error(c, 400, "invalid_type",
+						"type is not a record type");
 		p[3] = rr_type_name(type);
 	}
 	if (query_limit(c, LIST_LIMIT_DEF, LIST_LIMIT_MAX, limit) < 0 ||
@@ -617,19 +630,20 @@ void h_records_list(struct call *c)
 		return;
 	p[4] = cursor;
 	p[5] = limit;
-	read_query(c,
-		   "WITH page AS (SELECT r, d.name AS dname, r.id FROM records r "
-		   "  JOIN domains d ON d.id = r.domain_id WHERE d.user_id = $1 "
-		   "  AND ($2::text IS NULL OR d.name = $2) AND ($3::text IS NULL OR r.name = $3) "
-		   "  AND ($4::text IS NULL OR r.type = $4) "
-		   "  AND ($5::bigint IS NULL OR r.id > $5::bigint) "
-		   "  ORDER BY r.id LIMIT $6::int + 1) "
-		   "SELECT jsonb_build_object('items', coalesce((SELECT jsonb_agg("
-		   "  api_record_json(x.r, x.dname) ORDER BY x.id) FROM "
-		   "  (SELECT * FROM page ORDER BY id LIMIT $6::int) x), '[]'), "
-		   "'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $6::int THEN "
-		   "  (SELECT id FROM page ORDER BY id OFFSET $6::int - 1 LIMIT 1)::text END)::text",
-		   6, p);
+	read_query(
+		c,
+		"WITH page AS (SELECT r, d.name AS dname, r.id FROM records r "
+		"  JOIN domains d ON d.id = r.domain_id WHERE d.user_id = $1 "
+		"  AND ($2::text IS NULL OR d.name = $2) AND ($3::text IS NULL OR r.name = $3) "
+		"  AND ($4::text IS NULL OR r.type = $4) "
+		"  AND ($5::bigint IS NULL OR r.id > $5::bigint) "
+		"  ORDER BY r.id LIMIT $6::int + 1) "
+		"SELECT jsonb_build_object('items', coalesce((SELECT jsonb_agg("
+		"  api_record_json(x.r, x.dname) ORDER BY x.id) FROM "
+		"  (SELECT * FROM page ORDER BY id LIMIT $6::int) x), '[]'), "
+		"'next_cursor', CASE WHEN (SELECT count(*) FROM page) > $6::int THEN "
+		"  (SELECT id FROM page ORDER BY id OFFSET $6::int - 1 LIMIT 1)::text END)::text",
+		6, p);
 }
 
 void h_record_get(struct call *c)
@@ -639,8 +653,9 @@ void h_record_get(struct call *c)
 
 	if (param_id(c, id) < 0)
 		return;
-	read_query(c, "SELECT api_record_json(r, d.name)::text FROM records r "
-		      "JOIN domains d ON d.id = r.domain_id WHERE r.id = $2 AND d.user_id = $1",
+	read_query(c,
+		   "SELECT api_record_json(r, d.name)::text FROM records r "
+		   "JOIN domains d ON d.id = r.domain_id WHERE r.id = $2 AND d.user_id = $1",
 		   2, p);
 }
 
@@ -651,21 +666,24 @@ static void write_record(struct call *c, const struct rec_in *r, const char *id)
 	snprintf(ttl, sizeof(ttl), "%lld", r->ttl);
 	if (!id) {
 		char limit[24];
-		const char *p[] = { c->user_s, r->name, rr_type_name(r->type), r->content, ttl,
-				    limit, c->actor, c->addr, ua(c) };
+		const char *p[] = { c->user_s,  r->name, rr_type_name(r->type),
+				    r->content, ttl,     limit,
+				    c->actor,   c->addr, ua(c) };
 
 		snprintf(limit, sizeof(limit), "%lld", c->api->opts->record_limit);
 		write_query(c, "SELECT api_record_create($1, $2, $3, $4, $5, $6, $7, $8, $9)::text",
 			    9, p, 201, "record", "record");
 	} else {
 		char limit[24];
-		const char *p[] = { c->user_s, id, r->name, rr_type_name(r->type), r->content, ttl,
-				    limit, c->actor, c->addr, ua(c) };
+		const char *p[] = { c->user_s,  id,   r->name, rr_type_name(r->type),
+				    r->content, ttl,  limit,   c->actor,
+				    c->addr,    ua(c) };
 
 		snprintf(limit, sizeof(limit), "%lld", c->api->opts->record_limit);
-		write_query(c,
-			    "SELECT api_record_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)::text",
-			    10, p, 200, "record", "record");
+		write_query(
+			c,
+			"SELECT api_record_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)::text",
+			10, p, 200, "record", "record");
 	}
 }
 
@@ -776,7 +794,8 @@ void h_record_delete(struct call *c)
 
 	if (param_id(c, id) < 0)
 		return;
-	write_query(c, "SELECT api_record_delete($1, $2, $3, $4, $5)::text", 5, p, 204, NULL, "record");
+	write_query(c, "SELECT api_record_delete($1, $2, $3, $4, $5)::text", 5, p, 204, NULL,
+		    "record");
 }
 
 /* ---- tokens --------------------------------------------------------------- */
@@ -788,7 +807,8 @@ static void on_revoked(redisReply *reply, const char *err, void *arg)
 	if (!reply || reply->type == REDIS_REPLY_ERROR) {
 		log_warn(http_request_id(c->req), "could not revoke a token: %s",
 			 reply ? reply->str : err);
-		return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
 	}
 	call_reply_json(c, 204, NULL);
 }
@@ -807,8 +827,8 @@ void h_token_revoke(struct call *c)
 	jti = json_string_value(json_object_get(c->body, "jti"));
 	exp = json_integer_value(json_object_get(c->body, "exp"));
 	if (strlen(jti) == 0 || strlen(jti) > JWT_JTI_MAX)
-		return call_reply_error(c, 400, "invalid_field", "\"jti\" must be 1 to %d characters",
-					JWT_JTI_MAX);
+		return call_reply_error(c, 400, "invalid_field",
+					"\"jti\" must be 1 to %d characters", JWT_JTI_MAX);
 	/* kept until the token could no longer pass: exp + skew */
 	ttl = exp + 30 - now;
 	if (ttl > c->api->opts->max_lifetime_s + 30)

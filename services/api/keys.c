@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#define N_BUCKETS     4096
-#define KID_MAX       128
+#define N_BUCKETS      4096
+#define KID_MAX        128
 #define TOUCH_EVERY_MS 60000
 
 static const char KEY_SQL[] =

@@ -34,10 +34,14 @@ struct api_config {
 
 #define KEY(k)     .key = #k, .offset = offsetof(struct api_config, k)
 #define DKEY(k, f) .key = #k, .offset = offsetof(struct api_config, f)
-#define RATE(k, d, h)                                                                          \
-	{ KEY(k), .type = CONFIG_INT, .def = d, .min = 0, .max = 1000000, .help = h }
-#define BURST(k, d, h)                                                                         \
-	{ KEY(k), .type = CONFIG_INT, .def = d, .min = 1, .max = 1000000000, .help = h }
+#define RATE(k, d, h)                                                                     \
+	{                                                                                 \
+		KEY(k), .type = CONFIG_INT, .def = d, .min = 0, .max = 1000000, .help = h \
+	}
+#define BURST(k, d, h)                                                                       \
+	{                                                                                    \
+		KEY(k), .type = CONFIG_INT, .def = d, .min = 1, .max = 1000000000, .help = h \
+	}
 
 static int check_level(const char *v, const char **ret_reason)
 {
@@ -84,8 +88,8 @@ static const struct config_key keys[] = {
 	  .help = "PEM public key that verifies the dashboard's session tokens (unset: none)" },
 	{ KEY(platform_kid), .type = CONFIG_STR, .def = "platform",
 	  .help = "the kid of the platform key in session tokens" },
-	{ DKEY(key_cache_ttl, key_cache_ttl_ms), .type = CONFIG_DURATION, .def = "60s",
-	  .min = 0, .max = 3600000,
+	{ DKEY(key_cache_ttl, key_cache_ttl_ms), .type = CONFIG_DURATION, .def = "60s", .min = 0,
+	  .max = 3600000,
 	  .help = "how long a user's public key is kept in memory (a revoked key works at most "
 		  "this long without the revocation event)" },
 	{ DKEY(key_cache_negative_ttl, key_cache_negative_ttl_ms), .type = CONFIG_DURATION,
