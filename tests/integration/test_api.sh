@@ -298,6 +298,19 @@ expect "HS256 keyed with the public key's PEM: 401 invalid_token" 401 invalid_to
 TOK=$("$jwtsign" hs256 "$keys/ec1.jwk.json" ka "{\"sub\":\"$ua\",\"aud\":\"ddns\",\"jti\":\"hs2\",\"scope\":\"$all_scopes\",\"iat\":$now,\"exp\":$((now + 300))}")
 expect "HS256 keyed with the public JWK: 401 invalid_token" 401 invalid_token GET /api/v1/domains
 
+TOK=$(token "$ec1" ka "$ub" "$all_scopes")
+expect "A's key signing a token for B's sub (impersonation): 401 invalid_token" 401 invalid_token GET /api/v1/domains
+TOK=$("$jwtsign" sign --iat-offset 0 --exp-in 300 "$ec1" ka "{\"sub\":\"$ua\",\"aud\":\"other\",\"jti\":\"aud1\",\"scope\":\"dns:read\"}")
+expect "another audience: 401 invalid_token" 401 invalid_token GET /api/v1/domains
+TOK=$(token "$ec1" ka "$ua" "$all_scopes" --exp-in 3600)
+expect "a lifetime over the 5 min maximum: 401 invalid_token" 401 invalid_token GET /api/v1/domains
+TOK=$("$jwtsign" sign --exp-in 300 "$ec1" ka "{\"sub\":\"$ua\",\"aud\":\"ddns\",\"jti\":\"noiat\",\"scope\":\"dns:read\"}")
+expect "no iat: 401 invalid_token" 401 invalid_token GET /api/v1/domains
+TOK=$(token "$ec1" ka "$ua" "$all_scopes" --alg RS256)
+expect "an EC signature labelled RS256: 401 invalid_token" 401 invalid_token GET /api/v1/domains
+TOK=garbage
+expect "a token that is not a JWT: 401 invalid_token" 401 invalid_token GET /api/v1/domains
+
 # revoked jti: that token only
 T1=$(token "$ec1" ka "$ua" "$all_scopes")
 T2=$(token "$ec1" ka "$ua" "$all_scopes")
@@ -324,6 +337,24 @@ else
 	notok "revoked key without the event: refused within the cache TTL"
 	sed 's/^/# /' "$tmp/out"
 fi
+
+TOK=$T2
+expect "revoking with an exp in the past: 204 (nothing to keep)" 204 "" POST /api/v1/tokens/revoke "{\"jti\":\"old\",\"exp\":$(($(date +%s) - 3600))}"
+expect "revoking with an exp too far ahead: 400 invalid_field" 400 invalid_field POST /api/v1/tokens/revoke "{\"jti\":\"far\",\"exp\":$(($(date +%s) + 86400))}"
+
+# a disabled user's key stops working within the cache TTL
+TOK=$TQ
+expect "user Q's key works" 200 "" GET /api/v1/domains
+sql "UPDATE users SET status = 'disabled' WHERE id = $uq"
+if within 3 key_dead >"$tmp/out" 2>&1; then
+	ok "a disabled user's key: refused within the cache TTL"
+else
+	notok "a disabled user's key: refused within the cache TTL"
+	sed 's/^/# /' "$tmp/out"
+fi
+sql "UPDATE users SET status = 'active' WHERE id = $uq"
+check "enabled again: the key works once the negative cache (1 s) expires" within 3 bash -c \
+	"[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TQ' $base/api/v1/domains)\" = 200 ]"
 
 # platform session tokens: any user, audited as session:platform
 TOK=$(token "$run/platform.key.pem" platform "$ud" "$all_scopes")
@@ -375,6 +406,14 @@ check "B's history holds only B's claim, none of A's entries" \
 	test "$(j '",".join(i["action"] + "/" + i["actor"] for i in d["items"])')" = "domain.claim/key:kb"
 expect "B's new domain has no records" 200 "" GET /api/v1/domains/swap.dyn.test
 check "record_count 0" test "$(j 'd["record_count"]')" = 0
+
+TOK=$TA
+expect "an unknown path: 404 not_found" 404 not_found GET /api/v1/nothing
+expect "a method the path does not have: 405 method_not_allowed" 405 method_not_allowed PATCH /api/v1/domains '{}'
+check "... with an Allow header" grep -Eiq '^Allow: .*GET' "$tmp/hdr"
+expect "a record id beyond 64 bits: 404 not_found" 404 not_found GET /api/v1/dns-records/99999999999999999999
+expect "a record id that is not a number: 404 not_found" 404 not_found GET /api/v1/dns-records/1x
+check "HEAD is served like GET, without a body" test "$(curl -s -I -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TA" "$base/api/v1/domains/alpha.dyn.test")" = 200
 
 # ---- 3. domains ---------------------------------------------------------------
 
@@ -506,6 +545,9 @@ check "... the ttl changed, nothing else" test "$(j '[d["name"], d["type"], d["c
 check "dig sees ttl 120 within 2 s" within 2 has alpha.dyn.test A "alpha.dyn.test.${S}120${S}IN${S}A${S}192.0.2.1"
 expect "PATCH type without content: 400 invalid_field" 400 invalid_field PATCH "/api/v1/dns-records/$ra" '{"type":"AAAA"}'
 expect "PATCH of nothing: 400 invalid_field" 400 invalid_field PATCH "/api/v1/dns-records/$ra" '{}'
+
+expect "PATCH a record onto another's name, type and content: 409 record_exists" 409 record_exists PATCH "/api/v1/dns-records/$ra" '{"type":"TXT","content":"\"v=spf1 -all\""}'
+expect "PATCH an A record into a CNAME next to other data: 409 cname_conflict" 409 cname_conflict PATCH "/api/v1/dns-records/$ra" '{"type":"CNAME","content":"x.dyn.test."}'
 
 # PUT moves a record to another of the caller's domains
 expect "A releases lim.dyn.test (its 10 records with it)" 204 "" DELETE /api/v1/domains/lim.dyn.test
@@ -799,6 +841,12 @@ else
 	notok "a ddns-api with small rate limits starts"
 	sed 's/^/# /' "$tmp/api4.log" | tail -20
 fi
+
+logs_clean() {
+	! grep -El 'runtime error|AddressSanitizer|LeakSanitizer' "$run"/api.log "$tmp"/api*.log
+}
+check "no sanitizer report in any ddns-api log" logs_clean
+check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 
 echo "# runtime $(($(date +%s) - t_start)) s"
 echo "1..$n"
