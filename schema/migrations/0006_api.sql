@@ -13,6 +13,7 @@
 --   DDN01  no such domain or record of this user (the API answers 404 and
 --          never tells another user's data from none)
 --   DDN02  no base zone for this name
+--   DDN04  a claimed name is more than one label below a base zone
 --   DDN03  an RRset's name is not at or below the domain
 --   DDU01  the user does not exist or is disabled
 --   DDQ01  the user's domain quota is reached
@@ -119,6 +120,11 @@ BEGIN
 	SELECT * INTO z FROM zones
 	WHERE name = substr(p_name, strpos(p_name, '.') + 1) AND kind = 'base';
 	IF NOT FOUND THEN
+		IF EXISTS (SELECT 1 FROM zones
+			   WHERE kind = 'base' AND right(p_name, length(name) + 1) = '.' || name) THEN
+			RAISE EXCEPTION '"%" is more than one label below a base zone', p_name
+				USING ERRCODE = 'DDN04';
+		END IF;
 		RAISE EXCEPTION 'no base zone holds "%"', p_name USING ERRCODE = 'DDN02';
 	END IF;
 	PERFORM api_lock_user(p_user);

@@ -95,6 +95,11 @@ void call_reply_db_error(struct call *c, const struct db_error *err, const char 
 		return call_reply_error(c, 404, "zone_not_found",
 					"the name is not one label below a base zone of this "
 					"platform (see GET /api/v1/zones)");
+	if (strcmp(s, "DDN04") == 0)
+		return call_reply_error(
+			c, 400, "invalid_name",
+			"a hostname is exactly one label below a base zone, such as "
+			"\"alice.<zone>\"");
 	if (strcmp(s, "DDN03") == 0)
 		return call_reply_error(c, 400, "invalid_name",
 					"the name must be at or below the domain");
