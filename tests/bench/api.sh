@@ -222,25 +222,45 @@ wrk_run() {
 field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 rate() { echo "$(field "$1" requests) * 1000000 / $(field "$1" duration_us)" | bc; }
 
+# perf_start LABEL / perf_stop LABEL: with BENCH_PERF, call-graph profiles of
+# ddns-api and of all PostgreSQL processes during the measured run (from 1 s
+# in, for SECONDS - 3 s), and their reports (self and children)
+perf_pids=()
+perf_start() {
+	[ -n "$perf_dir" ] || return 0
+	mkdir -p "$perf_dir"
+	perf_pids=()
+	(sleep 1 && exec perf record -g -o "$perf_dir/$1-api.data" -p "$api_pid" -- sleep "$((seconds - 3))") \
+		>/dev/null 2>&1 &
+	perf_pids+=($!)
+	(sleep 1 && exec perf record -g -o "$perf_dir/$1-postgres.data" -p "$(pg_pids | paste -sd,)" \
+		-- sleep "$((seconds - 3))") >/dev/null 2>&1 &
+	perf_pids+=($!)
+	bg_pids+=("${perf_pids[@]}")
+}
+perf_stop() {
+	[ -n "$perf_dir" ] || return 0
+	local p f
+	for p in "${perf_pids[@]}"; do wait "$p" || true; done
+	for f in api postgres; do
+		perf report -i "$perf_dir/$1-$f.data" --no-children --sort dso,symbol --stdio -g none \
+			2>/dev/null | grep -v '^#' | grep '%' | head -n 60 >"$perf_dir/$1-$f.self.txt" || true
+		perf report -i "$perf_dir/$1-$f.data" --children --sort symbol --stdio -g none \
+			2>/dev/null | grep -v '^#' | grep '%' | grep -v '0x0000' | head -n 120 \
+			>"$perf_dir/$1-$f.children.txt" || true
+	done
+	say "perf profiles: $perf_dir/$1-{api,postgres}.{data,self.txt,children.txt}"
+}
+
 # ---- writes ----------------------------------------------------------------------
 
 say "== writes: PUT rrsets, wrk $threads threads, $conns connections, $seconds s, $n_users users"
 data_file "$tmp/data"
 wrk_run warm write "$tmp/data" 100 3 >/dev/null 2>&1
 w0=$(metric api_writes_total)
-perf_pids=()
-if [ -n "$perf_dir" ]; then
-	mkdir -p "$perf_dir"
-	perf record -g -o "$perf_dir/api.data" -p "$api_pid" -- sleep "$((seconds - 2))" \
-		>/dev/null 2>&1 &
-	perf_pids+=($!)
-	perf record -g -o "$perf_dir/postgres.data" -p "$(pg_pids | paste -sd,)" -- sleep "$((seconds - 2))" \
-		>/dev/null 2>&1 &
-	perf_pids+=($!)
-	bg_pids+=("${perf_pids[@]}")
-fi
+perf_start writes
 res=$(wrk_run writes write "$tmp/data" 10 "$seconds")
-for p in "${perf_pids[@]}"; do wait "$p" || true; done
+perf_stop writes
 w1=$(metric api_writes_total)
 writes_rps=$(rate "$res")
 say "writes: $writes_rps/s, $(field "$res" requests) requests, latency p50 $(field "$res" p50_ms) ms" \
@@ -253,20 +273,15 @@ if [ "$write_errors" -gt 0 ] || [ $((w1 - w0)) -lt "$(field "$res" requests)" ];
 	say "writes: NOT VALID: errors or fewer committed writes than requests"
 	writes_rps=invalid
 fi
-if [ -n "$perf_dir" ]; then
-	for f in api postgres; do
-		perf report -i "$perf_dir/$f.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -n 40 >"$perf_dir/$f.txt" || true
-	done
-	say "perf profiles: $perf_dir/{api,postgres}.{data,txt}"
-fi
 
 # ---- reads -----------------------------------------------------------------------
 
 say "== reads: GET /api/v1/dns-records/{id}, wrk $threads threads, $conns connections, $seconds s"
 data_file "$tmp/data"
 wrk_run warm read "$tmp/data" 0 2 >/dev/null 2>&1
+perf_start reads
 res=$(wrk_run reads read "$tmp/data" 0 "$seconds")
+perf_stop reads
 reads_rps=$(rate "$res")
 say "reads: $reads_rps/s, $(field "$res" requests) requests, latency p50 $(field "$res" p50_ms) ms" \
 	"p99 $(field "$res" p99_ms) ms max $(field "$res" max_ms) ms; errors: non-2xx $(field "$res" non2xx)," \

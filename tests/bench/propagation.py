@@ -127,6 +127,7 @@ def main():
             continue
         deadline = t0 + a.timeout
         seen = None
+        last = None
         next_poll = t0
         while True:
             now = time.monotonic()
@@ -151,11 +152,16 @@ def main():
                 except socket.timeout:
                     break
                 addrs = answer_addrs(msg, qid)
+            if addrs is not None:
+                last = addrs
             if addrs is not None and addr in addrs:
                 seen = time.monotonic()
                 break
         if seen is None:
             timeouts += 1
+            print("propagation: update %d: %s A %s not answered within %.1f s (last answer: %s)"
+                  % (i, domain, addr, a.timeout, sorted(last) if last is not None else "none"),
+                  file=sys.stderr)
         else:
             lat.append((seen - t0) * 1000.0)
 
