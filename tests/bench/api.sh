@@ -168,17 +168,23 @@ pg_pids() {
 	local pm p
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
 	echo "$pm"
+	pg_children "$pm"
+}
+# the postmaster's live children (backends, autovacuum workers, ...)
+pg_children() {
+	local p
 	for p in /proc/[0-9]*; do
-		[ "$(awk '{ sub(/.*\) /, ""); print $2 }' "$p/stat" 2>/dev/null)" = "$pm" ] && echo "${p#/proc/}"
+		[ "$(awk '{ sub(/.*\) /, ""); print $2 }' "$p/stat" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
 	done
 	return 0
 }
 api_pid=$(cat "$run/api.pid")
-groups=(ddns-api postgres redis ddns-cache ddns-backend pdns)
+groups=(ddns-api redis ddns-cache ddns-backend pdns)
 group_pids() {
 	case $1 in
 	ddns-api) echo "$api_pid" ;;
-	postgres) pg_pids ;;
+	postgres) pg_children "$(head -n 1 "$pgdata/postmaster.pid")" ;;
+	postmaster) head -n 1 "$pgdata/postmaster.pid" ;;
 	redis) cat "$run/redis/redis.pid" ;;
 	ddns-cache) cat "$run/cache.pid" ;;
 	ddns-backend) cat "$run/backend.pid" ;;
@@ -187,16 +193,29 @@ group_pids() {
 }
 cpu_snapshot() {
 	local g
+	# the whole machine: busy (all but idle and iowait) ticks, to see load that is not ours
+	awk '$1 == "cpu" { print "zz-machine", $2 + $3 + $4 + $7 + $8 + $9; print "zz-softirq", $7 + $8
+			   print "zz-steal", $9 }' /proc/stat
 	for g in "${groups[@]}"; do
 		# shellcheck disable=SC2046
 		echo "$g $(ticks $(group_pids "$g"))"
 	done
+	# PostgreSQL: the postmaster's own and its exited children's time (autovacuum
+	# workers come and go) plus the live children's
+	echo "postgres $(($(ticks $(group_pids postgres)) + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
+		"/proc/$(group_pids postmaster)/stat")))"
 }
 # cpu_report BEFORE AFTER WALL_S WRK_CPU_S: "% of one core" per group
 cpu_report() {
-	join "$1" "$2" | awk -v clk="$clk" -v wall="$3" -v wrk="$4" '
+	join "$1" "$2" | awk -v clk="$clk" -v wall="$3" -v wrk="$4" -v ncpu="$(nproc)" '
+		$1 == "zz-machine" { machine = ($3 - $2) / clk / wall * 100; next }
+		$1 == "zz-softirq" { irq = ($3 - $2) / clk / wall * 100; next }
+		$1 == "zz-steal" { steal = ($3 - $2) / clk / wall * 100; next }
 		{ pct = ($3 - $2) / clk / wall * 100; tot += pct; s = s sprintf("%s %.0f%%, ", $1, pct) }
-		END { w = wrk / wall * 100; printf "cpu (%% of one core, 2 cores = 200%%): %swrk %.0f%%, total %.0f%%\n", s, w, tot + w }'
+		END { w = wrk / wall * 100
+		      printf "cpu (%% of one core, %d cores = %d%%): %swrk %.0f%%, total %.0f%%; whole machine busy %.0f%%: " \
+			"irq+softirq %.0f%% (loopback TCP mostly, not in the processes), steal %.0f%%, other processes %.0f%%\n",
+			ncpu, ncpu * 100, s, w, tot + w, machine, irq, steal, machine - tot - w - irq - steal }'
 }
 metric() {
 	curl -fsS "$api/metrics" | awk -v m="$1" '$1 == m { print $2 + 0; f = 1 } END { if (!f) print 0 }'
