@@ -20,6 +20,7 @@
 # Usage: tests/bench/api.sh BUILDDIR
 #   env: BENCH_USERS=50 BENCH_SECONDS=12 BENCH_CONNECTIONS=32 BENCH_THREADS=2
 #        BENCH_DB_CONNECTIONS=8 BENCH_UPDATES=1000 BENCH_PROPAGATION_BUDGET=120
+#        BENCH_PROPAGATION_TIMEOUT=5 (seconds an update may take to show)
 #        BENCH_PERF=DIR: also record perf profiles (-g) of ddns-api and of
 #        PostgreSQL during the measured write run, reports into DIR
 # Ends with one line:
@@ -36,6 +37,7 @@ threads=${BENCH_THREADS:-2}
 db_conns=${BENCH_DB_CONNECTIONS:-8}
 updates=${BENCH_UPDATES:-1000}
 prop_budget=${BENCH_PROPAGATION_BUDGET:-120}
+prop_timeout=${BENCH_PROPAGATION_TIMEOUT:-5}
 perf_dir=${BENCH_PERF:-}
 
 command -v wrk >/dev/null || die "wrk not found (make deps installs it)"
@@ -312,11 +314,11 @@ fi
 
 # ---- propagation -----------------------------------------------------------------
 
-say "== propagation: $updates sequential updates, API 2xx -> PowerDNS answers (default caches), 1 ms polls, 5 s cap"
+say "== propagation: $updates sequential updates, API 2xx -> PowerDNS answers (default caches), 1 ms polls, $prop_timeout s cap"
 data_file "$tmp/data"
 prop=$(python3 "$root/tests/bench/propagation.py" --api "$DDNS_API_LISTEN" \
 	--dns "127.0.0.1:$DDNS_DNS_PORT" --data "$tmp/data" --count "$updates" \
-	--budget "$prop_budget" --first-octet 172 --out "$tmp/propagation.ms")
+	--budget "$prop_budget" --timeout "$prop_timeout" --first-octet 172 --out "$tmp/propagation.ms")
 say "$prop"
 p50=$(field "$prop" p50_ms)
 p99=$(field "$prop" p99_ms)

@@ -164,6 +164,9 @@ def main():
                   file=sys.stderr)
         else:
             lat.append((seen - t0) * 1000.0)
+            if seen - t0 > 1.0:
+                print("propagation: update %d: %s A %s seen only after %.0f ms"
+                      % (i, domain, addr, (seen - t0) * 1000.0), file=sys.stderr)
 
     elapsed = time.monotonic() - start
     lat_sorted = sorted(lat)
