@@ -50,13 +50,15 @@ tmp=$(mktemp -d /tmp/ddns-bench-api.XXXXXX)
 chmod 755 "$tmp"
 export DDNS_RUN_DIR=$tmp/run
 export DDNS_BUILDDIR=$build
-export DDNS_PG_PORT=$(free_port)
-export DDNS_REDIS_PORT=$(free_port)
-export DDNS_DNS_PORT=$(free_port)
-export DDNS_PDNS_API_PORT=$(free_port)
-export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-export DDNS_API_LISTEN=127.0.0.1:$(free_port)
+DDNS_PG_PORT=$(free_port)
+DDNS_REDIS_PORT=$(free_port)
+DDNS_DNS_PORT=$(free_port)
+DDNS_PDNS_API_PORT=$(free_port)
+DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
+DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
+DDNS_API_LISTEN=127.0.0.1:$(free_port)
+export DDNS_PG_PORT DDNS_REDIS_PORT DDNS_DNS_PORT DDNS_PDNS_API_PORT DDNS_BACKEND_LISTEN \
+	DDNS_CACHE_LISTEN DDNS_API_LISTEN
 unset DDNS_DATABASE_URL DDNS_BASE_ZONES
 # limits that never deny but are still checked (one Redis script a request)
 for k in USER ADDR; do
@@ -204,6 +206,7 @@ cpu_snapshot() {
 	done
 	# PostgreSQL: the postmaster's own and its exited children's time (autovacuum
 	# workers come and go) plus the live children's
+	# shellcheck disable=SC2046
 	echo "postgres $(($(ticks $(group_pids postgres)) + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
 		"/proc/$(group_pids postmaster)/stat")))"
 }
