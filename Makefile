@@ -4,7 +4,7 @@ BUILDDIR ?= build
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test run up down status migrate-up bench bench-dns fmt lint docs \
+.PHONY: help deps build test run up down status migrate-up bench bench-dns bench-api fmt lint docs \
 	docker-up docker-down
 
 help: ## list the targets
@@ -42,6 +42,9 @@ bench: build ## run the benchmarks (tests/bench/) and print their figures, bench
 
 bench-dns: build ## dnsperf: PowerDNS + ddns-backend against pdns with gpgsql and lmdb
 	@tests/bench/dns.sh $(BUILDDIR)
+
+bench-api: build ## ddns-api on a private stack: authenticated writes/s, reads/s (wrk), API-to-DNS propagation latency
+	@tests/bench/api.sh $(BUILDDIR)
 
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)
