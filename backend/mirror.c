@@ -57,6 +57,19 @@ struct mirror {
 	char nonce[24];
 	bool redis_up, sub_up;
 	bool limit_logged;
+	/*
+	 * Names noticed and not fetched yet, with how many fetches are out:
+	 * the mirror does not answer for them (the lookup asks Redis, which
+	 * already holds the new value), so that the purge notice that follows
+	 * the name notice cannot have PowerDNS cache the mirror's old answer
+	 * again. A few at a time; beyond MIRROR_PENDING_MAX the mirror resets.
+	 */
+	struct pending {
+		char name[DNSNAME_SIZE];
+		size_t len;
+		unsigned n;
+	} * pend; /* owned */
+	size_t n_pend, cap_pend;
 	int64_t echo_ms, gen_ok_ms, retry_after_ms;
 };
 
@@ -87,6 +100,57 @@ static void clear(struct mirror *m)
 		m->buckets[i] = NULL;
 	}
 	m->count = m->bytes = 0;
+	m->n_pend = 0;
+}
+
+static struct pending *pend_find(struct mirror *m, const char *name, size_t len)
+{
+	for (size_t i = 0; i < m->n_pend; i++)
+		if (m->pend[i].len == len && memcmp(m->pend[i].name, name, len) == 0)
+			return &m->pend[i];
+	return NULL;
+}
+
+static int pend_add(struct mirror *m, const char *name)
+{
+	size_t len = strlen(name);
+	struct pending *p = pend_find(m, name, len);
+
+	if (p) {
+		p->n++;
+		return 0;
+	}
+	if (m->n_pend == m->cap_pend) {
+		size_t cap = m->cap_pend ? m->cap_pend * 2 : 16;
+		struct pending *np;
+
+		if (cap > MIRROR_PENDING_MAX)
+			return -ENOBUFS;
+		np = realloc(m->pend, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		m->pend = np;
+		m->cap_pend = cap;
+	}
+	p = &m->pend[m->n_pend++];
+	memcpy(p->name, name, len + 1);
+	p->len = len;
+	p->n = 1;
+	return 0;
+}
+
+/* A fetch of the name in replica key @key came back. */
+static void pend_done(struct mirror *m, const char *key, size_t klen)
+{
+	const char *n = memmem(key, klen, ":n:", 3);
+	struct pending *p;
+
+	if (!n)
+		return;
+	n += 3;
+	p = pend_find(m, n, klen - (size_t)(n - key));
+	if (p && --p->n == 0)
+		*p = m->pend[--m->n_pend];
 }
 
 static void reset(struct mirror *m, const char *why)
@@ -372,6 +436,8 @@ static void on_values(struct mirror *m, const redisReply *r, const struct cmd *c
 
 		if (!apply_value(m, key, klen, r->element[i + 1]))
 			return;
+		if (c->kind == CMD_NAME)
+			pend_done(m, key, klen);
 	}
 	if (c->kind == CMD_BATCH && m->phase == PH_FILL) {
 		if (strcmp(m->scan_cursor, "0") == 0)
@@ -517,7 +583,7 @@ void mirror_notice(struct mirror *m, const char *msg, size_t len)
 	lens[1] = strlen(REPLICA_GEN_KEY);
 	argv[2] = key;
 	lens[2] = (size_t)klen;
-	if (send_cmd(m, CMD_NAME, 3, argv, lens) < 0)
+	if (pend_add(m, name) < 0 || send_cmd(m, CMD_NAME, 3, argv, lens) < 0)
 		reset(m, "could not fetch a noticed name");
 }
 
@@ -589,6 +655,7 @@ void mirror_destroy(struct mirror *m)
 	if (m->buckets)
 		clear(m);
 	free(m->buckets);
+	free(m->pend);
 	free(m);
 }
 
@@ -637,6 +704,8 @@ enum mirror_answer mirror_get(struct mirror *m, const char *name, const char **r
 
 	if (!mirror_usable(m))
 		return MIRROR_UNKNOWN;
+	if (m->n_pend && pend_find(m, name, len))
+		return MIRROR_UNKNOWN; /* changed, new value on its way: ask Redis */
 	if ((e = find(m, name, len))) {
 		*ret_value = e->value;
 		*ret_len = e->value_len;

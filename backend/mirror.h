@@ -9,7 +9,10 @@
  * is fetched again (MGET dns:gen dns:G:n:<name>: the generation is checked
  * with every value), "gen <G>" announces a switch. Replies on one connection
  * come in order, and ddns-cache publishes after writing, so the last fetch
- * of a name holds its current value.
+ * of a name holds its current value. From its notice until its fetch is
+ * back a name is not answered from the mirror (Redis already has the new
+ * value): the purge notice ddns-cache sends after the name notices flushes
+ * PowerDNS's caches, and an old answer must not be cached again.
  *
  * The mirror answers only while "usable": filled, subscribed, the generation
  * checked and its own marker echoed on the channel within MIRROR_FRESH_MS.
@@ -40,6 +43,8 @@ struct mirror;
 #define MIRROR_LIMIT_RETRY_MS 60000
 /* Names per SCAN step and per MGET. */
 #define MIRROR_BATCH 1000
+/* Noticed names whose fetch is out at once; beyond, the mirror resets. */
+#define MIRROR_PENDING_MAX 4096
 /* Accounting overhead of one entry besides its name and value. */
 #define MIRROR_ENTRY_OVERHEAD 48
 

@@ -199,7 +199,13 @@ check "mixed case finds the name" answer_has '192\.0\.2\.99' WwW.DyN.TeSt. A
 check "a type the name lacks is NODATA" \
 	sh -c "dig +norec @127.0.0.1 -p $dns_port www.dyn.test. AAAA | grep -q 'status: NOERROR' && dig +norec @127.0.0.1 -p $dns_port www.dyn.test. AAAA | grep -q 'ANSWER: 0'"
 check "TXT from the replica" answer_has '"hello"' www.dyn.test. TXT
-check "Redis hits are counted" metric_positive ddns_backend_redis_hits_total
+# the mirror may already have filled from the replica (it polls every 250 ms)
+# and answered instead of Redis: either counts a replica answer
+replica_hits() {
+	metric_positive ddns_backend_redis_hits_total ||
+		metric_positive ddns_backend_mirror_hits_total
+}
+check "replica answers are counted (Redis or the mirror)" replica_hits
 check "typed SOA lookup returns only the SOA" \
 	sh -c "python3 '$tmp/ask.py' '$sock' '{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"SOA\",\"qname\":\"DYN.test.\"}}' | tee /dev/stderr | grep -q '^{\"result\":\[{\"qtype\":\"SOA\",[^]]*}\]}$'"
 check "AXFR lists the zone from PostgreSQL" \
