@@ -2,6 +2,7 @@
 
 #include "services/api/api_int.h"
 #include "services/api/keys.h"
+#include "services/api/tokens.h"
 #include "shared/db.h"
 #include "shared/http.h"
 #include "shared/log.h"
@@ -398,7 +399,8 @@ static void limits_done(struct call *c)
 	check_done(c);
 }
 
-static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, void *arg)
+static void on_key(const struct jwt_key *key, uint64_t serial, enum jwt_reason reason, int err,
+		   void *arg)
 {
 	struct call *c = arg;
 	char *end;
@@ -412,9 +414,21 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 					"the service is unavailable, try again");
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
-	reason = jwt_verify(c->token, key, &c->api->policy, (long long)time(NULL), &c->claims);
-	if (reason != JWT_OK)
-		return auth_failed(c, reason);
+	if (c->hit && c->hit_serial == serial) {
+		metric_inc(c->api->token_hits); /* verified by this very key before */
+	} else {
+		long long now = (long long)time(NULL);
+		struct token_hit th = { .key_serial = serial };
+
+		if (!c->token && jwt_parse(c->tok, c->tok_len, &c->token, &reason) < 0)
+			return auth_failed(c, reason);
+		reason = jwt_verify(c->token, key, &c->api->policy, now, &c->claims);
+		if (reason != JWT_OK)
+			return auth_failed(c, reason);
+		th.claims = c->claims;
+		snprintf(th.kid, sizeof(th.kid), "%s", c->kid);
+		tokens_put(c->api->tokens, c->tok, c->tok_len, &th, now, c->api->policy.skew_s);
+	}
 	errno = 0;
 	c->user_id = strtoll(c->claims.sub, &end, 10);
 	if (errno || *end || c->user_id <= 0 || !isdigit((unsigned char)c->claims.sub[0]))
@@ -422,12 +436,11 @@ static void on_key(const struct jwt_key *key, enum jwt_reason reason, int err, v
 	snprintf(c->user_s, sizeof(c->user_s), "%lld", c->user_id);
 	/* the platform's key verifies sessions of any user: it has no owner */
 	session = jwt_key_owner(key) == NULL;
-	snprintf(c->actor, sizeof(c->actor), "%s:%s", session ? "session" : "key",
-		 jwt_token_kid(c->token));
+	snprintf(c->actor, sizeof(c->actor), "%s:%s", session ? "session" : "key", c->kid);
 	/* checked after the jti and the limits: a wrong scope costs budget too */
 	c->scope_ok = (c->claims.scopes & c->ep->scopes) == c->ep->scopes;
 	if (!session)
-		keys_touch(c->api->keys, jwt_token_kid(c->token));
+		keys_touch(c->api->keys, c->kid);
 	jwt_token_destroy(c->token);
 	c->token = NULL;
 
@@ -446,7 +459,7 @@ static void lookup_key(struct call *c)
 		return;
 	if (c->limited)
 		return reply_limited(c);
-	keys_lookup(c->api->keys, jwt_token_kid(c->token), on_key, c);
+	keys_lookup(c->api->keys, c->kid, on_key, c);
 }
 
 /* Copies @in (may be NULL) as printable ASCII, other bytes as '?', cut to fit. */
@@ -489,9 +502,21 @@ static void on_request(struct http_request *req, void *arg)
 	tok = auth + 7;
 	while (*tok == ' ')
 		tok++;
-	if (jwt_parse(tok, strlen(tok), &c->token, &reason) < 0)
-		return auth_failed(c, reason);
-	if (keys_cached(api->keys, jwt_token_kid(c->token)))
+	c->tok = tok;
+	c->tok_len = strlen(tok);
+	if (c->tok_len <= JWT_TOKEN_MAX &&
+	    tokens_get(api->tokens, tok, c->tok_len, (long long)time(NULL), api->policy.skew_s,
+		       &c->hit_claims)) {
+		c->hit = true;
+		c->hit_serial = c->hit_claims.key_serial;
+		c->claims = c->hit_claims.claims;
+		snprintf(c->kid, sizeof(c->kid), "%s", c->hit_claims.kid);
+	} else {
+		if (jwt_parse(tok, c->tok_len, &c->token, &reason) < 0)
+			return auth_failed(c, reason);
+		snprintf(c->kid, sizeof(c->kid), "%s", jwt_token_kid(c->token));
+	}
+	if (keys_cached(api->keys, c->kid))
 		return lookup_key(c);
 	/* a kid not in memory costs a query: charge the address first */
 	check_limits(c, false, lookup_key);
@@ -642,7 +667,8 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 		goto fail;
 	api->rl = ratelimit_create(api->rl_redis);
 	api->keys = keys_create(api->pool, o->key_ttl_ms, o->key_negative_ttl_ms, metrics);
-	if (!api->rl || !api->keys)
+	api->tokens = tokens_create();
+	if (!api->rl || !api->keys || !api->tokens)
 		goto fail;
 	if (load_platform_key(api) < 0)
 		goto fail;
@@ -669,6 +695,8 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 					   "changes not added to dns:changes (the change log "
 					   "delivers them)");
 	api->writes = metrics_counter(metrics, "api_writes_total", "committed writes");
+	api->token_hits = metrics_counter(metrics, "api_token_cache_hits_total",
+					  "tokens whose signature was verified before (same key)");
 	return api;
 fail:
 	api_destroy(api);
@@ -690,6 +718,7 @@ void api_destroy(struct api *api)
 	/* the pool before the keys: it answers the key reads still in flight */
 	db_pool_destroy(api->pool);
 	keys_destroy(api->keys);
+	tokens_destroy(api->tokens);
 	for (size_t i = 0; i < api->n_reserved; i++)
 		free(api->reserved[i]);
 	free(api->routes);

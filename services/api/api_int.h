@@ -3,6 +3,7 @@
 /* ddns-api internals shared by api.c (the request pipeline) and handlers.c. */
 
 #include "services/api/api.h"
+#include "services/api/tokens.h"
 #include "shared/jwt.h"
 #include "shared/netaddr.h"
 #include "shared/ratelimit.h"
@@ -34,6 +35,7 @@ struct api {
 	struct redis_client *rl_redis, *sess_redis, *stream_redis, *sub_redis;
 	struct ratelimit *rl;
 	struct keys *keys;
+	struct tokens *tokens; /* verified tokens by digest */
 	struct netaddr_list trusted;
 	char *reserved[RESERVED_MAX]; /* owned */
 	size_t n_reserved;
@@ -44,7 +46,7 @@ struct api {
 		const struct endpoint *ep;
 	} * route_args; /* owned */
 	bool closing;   /* being destroyed: continuations answer 503 */
-	struct metric *auth_failures, *rl_denied, *rl_errors, *xadd_errors, *writes;
+	struct metric *token_hits, *auth_failures, *rl_denied, *rl_errors, *xadd_errors, *writes;
 };
 
 /* One request in flight; freed by call_reply*. */
@@ -53,7 +55,13 @@ struct call {
 	struct http_request *req;    /* until the reply */
 	const struct endpoint *ep;   /* borrowed */
 	char addr[INET6_ADDRSTRLEN]; /* the client, after trusted proxies */
-	struct jwt_token *token;     /* owned; until verified */
+	const char *tok;             /* borrowed from the Authorization header */
+	size_t tok_len;
+	char kid[JWT_KID_MAX + 1];
+	bool hit;            /* the token was verified before ... */
+	uint64_t hit_serial; /* ... by this load of its key */
+	struct token_hit hit_claims;
+	struct jwt_token *token; /* owned; until verified */
 	struct jwt_claims claims;
 	long long user_id;
 	char user_s[24]; /* user_id as text, for SQL parameters */

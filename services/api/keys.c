@@ -35,6 +35,7 @@ struct entry {
 	struct keys *keys;  /* borrowed */
 	char kid[KID_MAX + 1];
 	struct jwt_key *key; /* owned; NULL: unknown or revoked */
+	uint64_t serial;     /* of this load of the key */
 	enum jwt_reason reason;
 	long long expires_ms; /* CLOCK_MONOTONIC; 0 for a static key */
 	long long touched_ms;
@@ -48,6 +49,7 @@ struct keys {
 	long long ttl_ms, negative_ttl_ms;
 	struct entry *buckets[N_BUCKETS];
 	size_t n;
+	uint64_t next_serial;
 	struct metric *hits, *misses, *errors;
 };
 
@@ -136,7 +138,8 @@ static void deliver(struct entry *e, int err)
 	while (w) {
 		struct waiter *next = w->next;
 
-		w->cb(err ? NULL : e->key, err ? JWT_KEY_UNKNOWN : e->reason, err, w->arg);
+		w->cb(err ? NULL : e->key, e->serial, err ? JWT_KEY_UNKNOWN : e->reason, err,
+		      w->arg);
 		free(w);
 		w = next;
 	}
@@ -200,6 +203,7 @@ int keys_add_static(struct keys *k, const char *kid, struct jwt_key *key)
 		return -ENOMEM;
 	}
 	e->key = key;
+	e->serial = ++k->next_serial;
 	e->reason = JWT_OK;
 	insert(k, e);
 	return 0;
@@ -242,6 +246,7 @@ static void on_key_row(PGresult *res, const struct db_error *err, void *arg)
 				 reason ? reason : "invalid");
 			e->reason = JWT_KEY_UNKNOWN;
 		} else {
+			e->serial = ++k->next_serial;
 			e->reason = JWT_OK;
 		}
 	}
@@ -266,12 +271,12 @@ void keys_lookup(struct keys *k, const char *kid, keys_fn cb, void *arg)
 	}
 	if (e && !e->loading) {
 		metric_inc(k->hits);
-		cb(e->key, e->reason, 0, arg);
+		cb(e->key, e->serial, e->reason, 0, arg);
 		return;
 	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		cb(NULL, JWT_KEY_UNKNOWN, -ENOMEM, arg);
+		cb(NULL, 0, JWT_KEY_UNKNOWN, -ENOMEM, arg);
 		return;
 	}
 	w->cb = cb;
@@ -287,7 +292,7 @@ void keys_lookup(struct keys *k, const char *kid, keys_fn cb, void *arg)
 	e = new_entry(k, kid);
 	if (!e) {
 		free(w);
-		cb(NULL, JWT_KEY_UNKNOWN, -ENOMEM, arg);
+		cb(NULL, 0, JWT_KEY_UNKNOWN, -ENOMEM, arg);
 		return;
 	}
 	e->loading = true;

@@ -20,6 +20,7 @@
 #include "shared/jwt.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct db_pool;
 struct metrics_registry;
@@ -30,9 +31,12 @@ struct metrics_registry;
  * The result of a lookup. On success @key is borrowed for the duration of
  * the call and @reason is JWT_OK; a kid that is unknown, revoked or whose
  * owner is disabled gives @key NULL and JWT_KEY_UNKNOWN or JWT_KEY_REVOKED;
- * @err < 0 (with @key NULL) when PostgreSQL could not be asked.
+ * @err < 0 (with @key NULL) when PostgreSQL could not be asked. @serial
+ * names this key as loaded: it differs for every load, so what was verified
+ * with a key that has since been dropped or read again does not match.
  */
-typedef void (*keys_fn)(const struct jwt_key *key, enum jwt_reason reason, int err, void *arg);
+typedef void (*keys_fn)(const struct jwt_key *key, uint64_t serial, enum jwt_reason reason, int err,
+			void *arg);
 
 struct keys;
 
