@@ -47,28 +47,6 @@ static int check_mode(const char *v, const char **ret_reason)
 	return 0;
 }
 
-static int check_level(const char *v, const char **ret_reason)
-{
-	enum log_level l;
-
-	if (log_level_parse(v, &l) < 0) {
-		*ret_reason = "expected debug, info, warn or error";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int check_format(const char *v, const char **ret_reason)
-{
-	enum log_format f;
-
-	if (log_format_parse(v, &f) < 0) {
-		*ret_reason = "expected auto, json or logfmt";
-		return -EINVAL;
-	}
-	return 0;
-}
-
 #define KEY(k) .key = #k, .offset = offsetof(struct backend_config, k)
 
 static const struct config_key keys[] = {
@@ -126,11 +104,7 @@ static const struct config_key keys[] = {
 	  .max = 68719476736LL,
 	  .help = "largest mirror (names, answers, bookkeeping); a larger replica is answered "
 		  "from Redis" },
-	{ KEY(log_level), .env = "DDNS_LOG_LEVEL", .type = CONFIG_STR, .def = "info",
-	  .check = check_level, .reloadable = true, .help = "debug, info, warn or error" },
-	{ KEY(log_format), .env = "DDNS_LOG_FORMAT", .type = CONFIG_STR, .def = "auto",
-	  .check = check_format, .reloadable = true,
-	  .help = "auto (json unless a terminal), json or logfmt" },
+	LOG_CONFIG_KEYS(struct backend_config),
 };
 
 static const struct config_def def = {
@@ -161,12 +135,7 @@ struct app {
 
 static void setup_logging(const struct backend_config *cfg)
 {
-	enum log_level level = LOG_LEVEL_INFO;
-	enum log_format format = LOG_FORMAT_AUTO;
-
-	(void)log_level_parse(cfg->log_level, &level);
-	(void)log_format_parse(cfg->log_format, &format);
-	log_setup("backend", level, format, 2);
+	log_setup_text("backend", cfg->log_level, cfg->log_format);
 }
 
 static bool ready(json_t *checks, void *arg)

@@ -400,3 +400,35 @@ void log_fields(enum log_level level, const char *rid, const struct log_field *f
 	emit(level, rid, fields, n_fields, fmt, ap);
 	va_end(ap);
 }
+
+int log_level_check(const char *value, const char **ret_reason)
+{
+	enum log_level l;
+
+	if (log_level_parse(value, &l) < 0) {
+		*ret_reason = "expected debug, info, warn or error";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int log_format_check(const char *value, const char **ret_reason)
+{
+	enum log_format f;
+
+	if (log_format_parse(value, &f) < 0) {
+		*ret_reason = "expected auto, json or logfmt";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void log_setup_text(const char *service, const char *level, const char *format)
+{
+	enum log_level l = LOG_LEVEL_INFO;
+	enum log_format f = LOG_FORMAT_AUTO;
+
+	(void)log_level_parse(level, &l);
+	(void)log_format_parse(format, &f);
+	log_setup(service, l, f, 2);
+}

@@ -63,6 +63,34 @@ const char *log_level_name(enum log_level level);
 
 bool log_enabled(enum log_level level);
 
+/* Checks for the log_level and log_format config keys (config_key.check). */
+int log_level_check(const char *value, const char **ret_reason);
+int log_format_check(const char *value, const char **ret_reason);
+
+/*
+ * The two config keys every daemon has, for a config struct @cfg_struct with
+ * char *log_level and char *log_format (use inside its config_key table;
+ * needs shared/config.h and <stddef.h>).
+ */
+#define LOG_CONFIG_KEYS(cfg_struct)                                              \
+	{ .key = "log_level",                                                    \
+	  .offset = offsetof(cfg_struct, log_level),                             \
+	  .env = "DDNS_LOG_LEVEL",                                               \
+	  .type = CONFIG_STR,                                                    \
+	  .def = "info",                                                         \
+	  .check = log_level_check,                                              \
+	  .reloadable = true,                                                    \
+	  .help = "debug, info, warn or error" },                                \
+	{                                                                        \
+		.key = "log_format", .offset = offsetof(cfg_struct, log_format), \
+		.env = "DDNS_LOG_FORMAT", .type = CONFIG_STR, .def = "auto",     \
+		.check = log_format_check, .reloadable = true,                   \
+		.help = "auto (json unless a terminal), json or logfmt"          \
+	}
+
+/* log_setup() on stderr from the text of those keys (checked already). */
+void log_setup_text(const char *service, const char *level, const char *format);
+
 /* @rid may be NULL. */
 void log_msg(enum log_level level, const char *rid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

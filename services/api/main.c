@@ -43,28 +43,6 @@ struct api_config {
 		KEY(k), .type = CONFIG_INT, .def = d, .min = 1, .max = 1000000000, .help = h \
 	}
 
-static int check_level(const char *v, const char **ret_reason)
-{
-	enum log_level l;
-
-	if (log_level_parse(v, &l) < 0) {
-		*ret_reason = "expected debug, info, warn or error";
-		return -22;
-	}
-	return 0;
-}
-
-static int check_format(const char *v, const char **ret_reason)
-{
-	enum log_format f;
-
-	if (log_format_parse(v, &f) < 0) {
-		*ret_reason = "expected auto, json or logfmt";
-		return -22;
-	}
-	return 0;
-}
-
 static const struct config_key keys[] = {
 	{ KEY(database_url), .env = "DDNS_DATABASE_URL", .type = CONFIG_STR,
 	  .def = "postgresql://postgres@127.0.0.1:5433/ddns", .secret = true,
@@ -125,10 +103,7 @@ static const struct config_key keys[] = {
 	  .min = 1000, .max = 600000, .help = "deadline to receive a request and send its answer" },
 	{ KEY(max_connections), .type = CONFIG_INT, .def = "1024", .min = 1, .max = 100000,
 	  .help = "open client connections at most" },
-	{ KEY(log_level), .env = "DDNS_LOG_LEVEL", .type = CONFIG_STR, .def = "info",
-	  .check = check_level, .reloadable = true, .help = "debug, info, warn or error" },
-	{ KEY(log_format), .env = "DDNS_LOG_FORMAT", .type = CONFIG_STR, .def = "auto",
-	  .check = check_format, .reloadable = true, .help = "auto, json or logfmt" },
+	LOG_CONFIG_KEYS(struct api_config),
 };
 
 static const struct config_def def = {
@@ -151,12 +126,7 @@ struct app {
 
 static void setup_log(const struct api_config *cfg)
 {
-	enum log_level level = LOG_LEVEL_INFO;
-	enum log_format format = LOG_FORMAT_AUTO;
-
-	(void)log_level_parse(cfg->log_level, &level);
-	(void)log_format_parse(cfg->log_format, &format);
-	log_setup("api", level, format, 2);
+	log_setup_text("api", cfg->log_level, cfg->log_format);
 }
 
 static bool ready(json_t *checks, void *arg)

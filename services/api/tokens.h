@@ -29,7 +29,7 @@ struct token_hit {
 
 struct tokens;
 
-struct tokens *tokens_create(void); /* NULL when out of memory */
+struct tokens *tokens_create(void);    /* NULL when out of memory */
 void tokens_destroy(struct tokens *t); /* NULL-safe */
 
 /*

@@ -28,28 +28,6 @@ struct cache_config {
 #define KEY(k)     .key = #k, .offset = offsetof(struct cache_config, k)
 #define DKEY(k, f) .key = #k, .offset = offsetof(struct cache_config, f)
 
-static int check_level(const char *v, const char **ret_reason)
-{
-	enum log_level l;
-
-	if (log_level_parse(v, &l) < 0) {
-		*ret_reason = "expected debug, info, warn or error";
-		return -22;
-	}
-	return 0;
-}
-
-static int check_format(const char *v, const char **ret_reason)
-{
-	enum log_format f;
-
-	if (log_format_parse(v, &f) < 0) {
-		*ret_reason = "expected auto, json or logfmt";
-		return -22;
-	}
-	return 0;
-}
-
 static const struct config_key keys[] = {
 	{ KEY(database_url), .env = "DDNS_DATABASE_URL", .type = CONFIG_STR,
 	  .def = "postgresql://postgres@127.0.0.1:5433/ddns", .secret = true,
@@ -78,10 +56,7 @@ static const struct config_key keys[] = {
 	{ DKEY(max_lag, max_lag_ms), .type = CONFIG_DURATION, .def = "10s", .min = 100,
 	  .max = 86400000, .reloadable = true,
 	  .help = "readiness: the oldest unapplied change may be this old" },
-	{ KEY(log_level), .env = "DDNS_LOG_LEVEL", .type = CONFIG_STR, .def = "info",
-	  .check = check_level, .reloadable = true, .help = "debug, info, warn or error" },
-	{ KEY(log_format), .env = "DDNS_LOG_FORMAT", .type = CONFIG_STR, .def = "auto",
-	  .check = check_format, .reloadable = true, .help = "auto, json or logfmt" },
+	LOG_CONFIG_KEYS(struct cache_config),
 };
 
 static const struct config_def def = {
@@ -104,12 +79,7 @@ struct app {
 
 static void setup_log(const struct cache_config *cfg)
 {
-	enum log_level level = LOG_LEVEL_INFO;
-	enum log_format format = LOG_FORMAT_AUTO;
-
-	(void)log_level_parse(cfg->log_level, &level);
-	(void)log_format_parse(cfg->log_format, &format);
-	log_setup("cache", level, format, 2);
+	log_setup_text("cache", cfg->log_level, cfg->log_format);
 }
 
 static void fill_options(const struct cache_config *cfg, struct cache_options *o)
