@@ -383,6 +383,36 @@ struct request {
 
 TAILQ_HEAD(request_list, request);
 
+/*
+ * Statements are prepared per connection by SQL text, on first use: a request
+ * whose text is not yet in the connection's cache runs in two steps, Parse
+ * (PQsendPrepare) and then the prepared statement (PQsendQueryPrepared), each
+ * with its own PQgetResult loop. A text that PostgreSQL can no longer execute
+ * as prepared ("cached plan must not change result type" after DDL, or a
+ * statement dropped behind our back) is DEALLOCATEd on its next use and
+ * prepared again. The cache lives as long as the session: conn_close()
+ * empties it.
+ */
+enum stmt_state {
+	STMT_NEW,   /* not on the server yet: Parse it */
+	STMT_READY, /* prepared under its name */
+	STMT_STALE, /* the server's version is outdated: DEALLOCATE, then Parse again */
+};
+
+struct stmt {
+	char *sql; /* owned; NULL: free slot */
+	uint64_t hash;
+	enum stmt_state state;
+	char name[16]; /* "ddns_<n>", unique within the session */
+};
+
+/* The command in flight on a busy connection. */
+enum step {
+	STEP_QUERY,      /* the request's statement, named (conn->stmt >= 0) or unnamed */
+	STEP_DEALLOCATE, /* DEALLOCATE of a stale statement, before STEP_PREPARE */
+	STEP_PREPARE,    /* Parse of conn->stmt, before STEP_QUERY */
+};
+
 enum conn_state {
 	CONN_DOWN,       /* closed; waiting for the backoff timer (or for release when broken) */
 	CONN_CONNECTING, /* PQconnectPoll in progress */
@@ -408,6 +438,10 @@ struct db_conn {
 	bool releasing;            /* db_conn_release was called */
 	bool broken;               /* lent and the connection broke */
 	long long backoff_ms;
+	struct stmt stmts[DB_PREPARED_MAX]; /* owned: this session's prepared statements */
+	unsigned next_stmt_id;              /* names are never reused within a session */
+	int stmt;                           /* stmts index of the command in flight, or -1 */
+	enum step step;                     /* what the command in flight is */
 };
 
 struct db_pool {
@@ -531,8 +565,68 @@ static void cancel_forget(struct db_conn *conn)
 	conn->cancel_fd = -1;
 }
 
+/* FNV-1a: the cache compares the text itself too, so any spread will do. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * The cache slot for @sql, added as STMT_NEW when it is not there yet; -1
+ * when the cache is full (the statement then runs unnamed) or out of memory.
+ */
+static int stmt_lookup(struct db_conn *conn, const char *sql)
+{
+	uint64_t hash = sql_hash(sql);
+	int i, free_slot = -1;
+
+	for (i = 0; i < DB_PREPARED_MAX; i++) {
+		const struct stmt *st = &conn->stmts[i];
+
+		if (!st->sql) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (st->hash == hash && strcmp(st->sql, sql) == 0) {
+			return i;
+		}
+	}
+	if (free_slot < 0)
+		return -1;
+	conn->stmts[free_slot].sql = strdup(sql);
+	if (!conn->stmts[free_slot].sql)
+		return -1;
+	conn->stmts[free_slot].hash = hash;
+	conn->stmts[free_slot].state = STMT_NEW;
+	snprintf(conn->stmts[free_slot].name, sizeof(conn->stmts[free_slot].name), "ddns_%u",
+		 conn->next_stmt_id++);
+	return free_slot;
+}
+
+/* Frees a slot whose statement is not (or no longer) on the server. */
+static void stmt_forget(struct stmt *st)
+{
+	free(st->sql);
+	st->sql = NULL;
+}
+
+static void stmt_forget_all(struct db_conn *conn)
+{
+	int i;
+
+	for (i = 0; i < DB_PREPARED_MAX; i++)
+		stmt_forget(&conn->stmts[i]);
+	conn->next_stmt_id = 0;
+	conn->stmt = -1;
+	conn->step = STEP_QUERY;
+}
+
 static void conn_close(struct db_conn *conn)
 {
+	stmt_forget_all(conn); /* they lived in the session */
 	unwatch(conn);
 	cancel_forget(conn);
 	evtimer_del(conn->ev_timer);
@@ -661,19 +755,35 @@ static void conn_connect(struct db_conn *conn)
 		conn_connect_failed(conn, "could not watch the connection socket");
 }
 
-/* Sends @req on an idle connection. */
-static void conn_start(struct db_conn *conn, struct request *req)
+/* Sends @step of the running request and watches for its results. */
+static void conn_send(struct db_conn *conn, enum step step)
 {
+	const struct request *req = conn->running;
 	const char *sql = req->kind == REQ_ROLLBACK ? "ROLLBACK" : req->sql;
-	int r;
+	const char *const *params = (const char *const *)req->params;
+	const struct stmt *st = conn->stmt >= 0 ? &conn->stmts[conn->stmt] : NULL;
+	char deallocate[32];
+	int ok, r;
 
-	assert(conn->state == CONN_IDLE && !conn->running);
-	req->where = RUNNING;
-	req->conn = conn;
-	conn->running = req;
-	conn->state = CONN_BUSY;
-	if (!PQsendQueryParams(conn->pg, sql, req->n_params, NULL, (const char *const *)req->params,
-			       NULL, NULL, 0)) {
+	conn->step = step;
+	switch (step) {
+	case STEP_DEALLOCATE:
+		snprintf(deallocate, sizeof(deallocate), "DEALLOCATE %s", st->name);
+		ok = PQsendQueryParams(conn->pg, deallocate, 0, NULL, NULL, NULL, NULL, 0);
+		break;
+	case STEP_PREPARE:
+		ok = PQsendPrepare(conn->pg, st->name, sql, req->n_params, NULL);
+		break;
+	default:
+		if (st)
+			ok = PQsendQueryPrepared(conn->pg, st->name, req->n_params, params, NULL,
+						 NULL, 0);
+		else
+			ok = PQsendQueryParams(conn->pg, sql, req->n_params, NULL, params, NULL,
+					       NULL, 0);
+		break;
+	}
+	if (!ok) {
 		conn_broken_pq(conn);
 		return;
 	}
@@ -686,13 +796,101 @@ static void conn_start(struct db_conn *conn, struct request *req)
 		conn_broken_pq(conn);
 }
 
+/* Sends @req on an idle connection: prepared by its text unless the cache is full. */
+static void conn_start(struct db_conn *conn, struct request *req)
+{
+	enum step step = STEP_QUERY;
+
+	assert(conn->state == CONN_IDLE && !conn->running);
+	req->where = RUNNING;
+	req->conn = conn;
+	conn->running = req;
+	conn->state = CONN_BUSY;
+	conn->stmt = req->kind == REQ_QUERY ? stmt_lookup(conn, req->sql) : -1;
+	if (conn->stmt >= 0 && conn->stmts[conn->stmt].state == STMT_NEW)
+		step = STEP_PREPARE;
+	else if (conn->stmt >= 0 && conn->stmts[conn->stmt].state == STMT_STALE)
+		step = STEP_DEALLOCATE;
+	conn_send(conn, step);
+}
+
+/*
+ * A DEALLOCATE or Parse step ended with conn->result: notes the outcome in
+ * the cache and, when the step succeeded and the request still waits (it did
+ * not time out meanwhile), sends the next step and returns true. Returns
+ * false when the request ends here: with the step's error, or, timed out,
+ * with the drain.
+ */
+static bool conn_step_done(struct db_conn *conn)
+{
+	struct stmt *st = &conn->stmts[conn->stmt];
+	const PGresult *res = conn->result;
+	bool ok = res && result_ok(res);
+	enum step next;
+
+	if (conn->step == STEP_DEALLOCATE) {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		/* "does not exist" is what DEALLOCATE was for */
+		if (!ok && state && strcmp(state, "26000") == 0)
+			ok = true;
+		if (ok)
+			st->state = STMT_NEW;
+		next = STEP_PREPARE;
+	} else {
+		/* a failed Parse leaves nothing on the server: not cached */
+		if (ok)
+			st->state = STMT_READY;
+		else
+			stmt_forget(st);
+		next = STEP_QUERY;
+	}
+	conn->step = STEP_QUERY;
+	if (!ok || !conn->running) {
+		conn->stmt = -1;
+		return false;
+	}
+	PQclear(conn->result);
+	conn->result = NULL;
+	conn_send(conn, next);
+	return true;
+}
+
+/*
+ * The prepared statement in @slot failed with @res. After DDL that changes
+ * its result columns PostgreSQL refuses to run it again ("cached plan must
+ * not change result type", 0A000): the next use deallocates it and prepares
+ * it again. When it was deallocated behind our back (26000), most likely by
+ * DEALLOCATE ALL or DISCARD ALL, so were the others: every statement is
+ * prepared again on its next use (a DEALLOCATE that finds nothing counts as
+ * done). Either way this request keeps its error.
+ */
+static void stmt_failed(struct db_conn *conn, int slot, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	int i;
+
+	if (!state)
+		return;
+	if (strcmp(state, "0A000") == 0)
+		conn->stmts[slot].state = STMT_STALE;
+	else if (strcmp(state, "26000") == 0)
+		for (i = 0; i < DB_PREPARED_MAX; i++)
+			if (conn->stmts[i].sql && conn->stmts[i].state == STMT_READY)
+				conn->stmts[i].state = STMT_STALE;
+}
+
 /* The running query (or the cancelled one) returned all its results. */
 static void conn_query_done(struct db_conn *conn)
 {
 	struct request *req = conn->running;
 	PGresult *res = conn->result;
 	struct db_error err;
+	int slot = conn->stmt;
 
+	if (slot >= 0 && res && !result_ok(res))
+		stmt_failed(conn, slot, res);
+	conn->stmt = -1;
 	conn->running = NULL;
 	conn->result = NULL;
 	conn->state = CONN_IDLE;
@@ -755,6 +953,8 @@ static void conn_io(struct db_conn *conn, short what)
 	while (!PQisBusy(conn->pg)) {
 		res = PQgetResult(conn->pg);
 		if (!res) {
+			if (conn->step != STEP_QUERY && conn_step_done(conn))
+				return; /* the next step is on its way (or the connection broke) */
 			/* a cancel request still on its way could hit the next query */
 			if (!conn->ev_cancel)
 				conn_query_done(conn);
@@ -1070,6 +1270,7 @@ struct db_pool *db_pool_create(struct event_base *base, const struct db_pool_con
 		conn->state = CONN_DOWN;
 		conn->backoff_ms = pool->cfg.backoff_min_ms;
 		conn->cancel_fd = -1;
+		conn->stmt = -1;
 		TAILQ_INIT(&conn->queue);
 		conn->ev_timer = evtimer_new(base, conn_timer_cb, conn);
 		if (!conn->ev_timer)

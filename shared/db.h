@@ -14,6 +14,18 @@
  * SQL is always parameterized: values travel as $1..$n parameters in text
  * form, never inside the SQL text.
  *
+ * The pool prepares statements by their SQL text, per connection: the first
+ * use of a text on a connection parses it under a name ("ddns_<n>", one more
+ * round trip), later uses only bind and execute it. A text that fails to
+ * parse is not kept, and reports the server's error as an unnamed statement
+ * would. Up to DB_PREPARED_MAX texts are kept per connection, for as long as
+ * its session lasts (a reconnect starts empty); further texts run unnamed.
+ * After DDL that changes the columns a statement returns, PostgreSQL refuses
+ * to run it as prepared ("cached plan must not change result type", SQLSTATE
+ * 0A000): that one request fails, and the next use of the text on that
+ * connection prepares it again. Prepared statements need a session of their
+ * own: not for a pooler in transaction mode in front of PostgreSQL.
+ *
  * Errors are returned as a negative errno and described in a struct db_error:
  *
  *   -ECONNREFUSED  could not connect (message from libpq)
@@ -36,6 +48,9 @@
 struct event_base;
 
 #define DB_ERROR_MAX 512
+
+/* SQL texts the pool keeps prepared per connection. */
+#define DB_PREPARED_MAX 64
 
 struct db_error {
 	int code;               /* the negative errno also returned */

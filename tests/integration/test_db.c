@@ -744,6 +744,432 @@ START_TEST(test_pool_cancel_does_not_block)
 }
 END_TEST
 
+/* ---- prepared statements ------------------------------------------------ */
+
+/* Runs one statement through @pool and waits for it; fills @o. */
+static void pool_run(struct event_base *base, struct db_pool *pool, const char *sql, int n_params,
+		     const char *const *params, long long timeout_ms, struct outcome *o)
+{
+	int done = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->done = &done;
+	ck_assert_int_eq(db_pool_query(pool, sql, n_params, params, timeout_ms, on_result, o), 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 10000), 1);
+	ck_assert_int_eq(o->calls, 1);
+	o->done = NULL;
+}
+
+/* How many statements with text @sql the session of a one-connection @pool has prepared. */
+static int prepared_count(struct event_base *base, struct db_pool *pool, const char *sql)
+{
+	const char *params[1] = { sql };
+	struct outcome o;
+
+	pool_run(base, pool, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", 1,
+		 params, 5000, &o);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	return atoi(o.v0);
+}
+
+static const char reuse_sql[] = "SELECT $1::int * 3, pg_backend_pid()";
+
+/* Drives reuse_sql N times in a row on a borrowed connection. */
+struct reuse {
+	struct db_conn *conn;
+	int i, n, done, errors, wrong;
+	char pid[64];
+};
+
+static void reuse_next(struct reuse *u);
+
+static void reuse_result(PGresult *res, const struct db_error *err, void *arg)
+{
+	struct reuse *u = arg;
+	char want[16];
+
+	if (err) {
+		u->errors++;
+	} else {
+		snprintf(want, sizeof(want), "%d", u->i * 3);
+		if (strcmp(PQgetvalue(res, 0, 0), want) != 0)
+			u->wrong++;
+		if (!u->pid[0])
+			snprintf(u->pid, sizeof(u->pid), "%s", PQgetvalue(res, 0, 1));
+		else if (strcmp(u->pid, PQgetvalue(res, 0, 1)) != 0)
+			u->wrong++;
+	}
+	u->i++;
+	reuse_next(u);
+}
+
+static void reuse_next(struct reuse *u)
+{
+	char num[16];
+	const char *params[1] = { num };
+
+	if (u->i == u->n) {
+		db_conn_release(u->conn);
+		u->done++;
+		return;
+	}
+	snprintf(num, sizeof(num), "%d", u->i);
+	ck_assert_int_eq(db_conn_query(u->conn, reuse_sql, 1, params, 3000, reuse_result, u), 0);
+}
+
+static void reuse_acquired(struct db_conn *conn, const struct db_error *err, void *arg)
+{
+	struct reuse *u = arg;
+
+	ck_assert_msg(conn && !err, "%s", err ? err->msg : "");
+	u->conn = conn;
+	reuse_next(u);
+}
+
+/* _i 0: db_pool_query; 1: db_conn_query on a borrowed connection. */
+START_TEST(test_prepared_reuse)
+{
+	enum { N = 50 };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome o[N];
+	char nums[N][8];
+	int done = 0, i;
+
+	if (_i == 0) {
+		memset(o, 0, sizeof(o));
+		for (i = 0; i < N; i++) {
+			const char *params[1] = { nums[i] };
+
+			snprintf(nums[i], sizeof(nums[i]), "%d", i);
+			o[i].done = &done;
+			ck_assert_int_eq(
+				db_pool_query(pool, reuse_sql, 1, params, 5000, on_result, &o[i]),
+				0);
+		}
+		ck_assert_int_eq(run_until(base, &done, N, 10000), N);
+		for (i = 0; i < N; i++) {
+			char want[16];
+
+			snprintf(want, sizeof(want), "%d", i * 3);
+			ck_assert_msg(o[i].code == 0, "%s", o[i].msg);
+			ck_assert_str_eq(o[i].v0, want);
+			ck_assert_str_eq(o[i].v1, o[0].v1); /* one session */
+		}
+	} else {
+		struct reuse u = { .n = N };
+
+		ck_assert_int_eq(db_pool_acquire(pool, 3000, reuse_acquired, &u), 0);
+		ck_assert_int_eq(run_until(base, &u.done, 1, 10000), 1);
+		ck_assert_int_eq(u.i, N);
+		ck_assert_int_eq(u.errors, 0);
+		ck_assert_int_eq(u.wrong, 0);
+	}
+	/* one statement, prepared once and run N times */
+	ck_assert_int_eq(prepared_count(base, pool, reuse_sql), 1);
+	/* the count query was prepared itself on its first run */
+	ck_assert_int_eq(prepared_count(base, pool,
+					"SELECT count(*) FROM pg_prepared_statements "
+					"WHERE statement = $1"),
+			 1);
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
+
+struct prepare_error_case {
+	const char *sql;
+	const char *sqlstate, *msg_part;
+	int cached; /* statements of this text left prepared: 1 when it failed at execution */
+};
+
+static const struct prepare_error_case prepare_error_cases[] = {
+	{ "SELEC $1::int", "42601", "syntax error", 0 },
+	{ "SELECT $1::int FROM no_such_table", "42P01", "no_such_table", 0 },
+	{ "SELECT $1::int + 'x'", "22P02", "invalid input syntax", 0 },
+	{ "SELECT 1 / ($1::int - 7)", "22012", "division by zero", 1 },
+};
+
+/* A failed Parse fails its request like an unnamed statement did, and is not kept. */
+START_TEST(test_prepared_error)
+{
+	const struct prepare_error_case *c = &prepare_error_cases[_i];
+	const char *params[1] = { "7" };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome o;
+	char want[32];
+	int round;
+
+	snprintf(want, sizeof(want), "(SQLSTATE %s)", c->sqlstate);
+	/* twice: the second run must not find a half-made statement */
+	for (round = 0; round < 2; round++) {
+		pool_run(base, pool, c->sql, 1, params, 3000, &o);
+		ck_assert_int_eq(o.code, -EIO);
+		ck_assert_str_eq(o.sqlstate, c->sqlstate);
+		ck_assert_msg(strstr(o.msg, c->msg_part), "message: %s", o.msg);
+		ck_assert_msg(strstr(o.msg, want), "message: %s", o.msg);
+	}
+	ck_assert_int_eq(prepared_count(base, pool, c->sql), c->cached);
+	pool_run(base, pool, "SELECT $1::int + 1", 1, params, 3000, &o);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	ck_assert_str_eq(o.v0, "8");
+	if (c->cached) { /* still prepared, and runs with other parameters */
+		params[0] = "8";
+		pool_run(base, pool, c->sql, 1, params, 3000, &o);
+		ck_assert_msg(o.code == 0, "%s", o.msg);
+		ck_assert_str_eq(o.v0, "1");
+	}
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * A timeout while the statement executes (_i 0) or while it is being parsed
+ * (_i 1: the Parse waits for a lock on the table) cancels it; the connection
+ * serves the same text afterwards, prepared once.
+ */
+START_TEST(test_prepared_timeout)
+{
+	static const char sql[] = "SELECT count(*), pg_sleep($1::float8) FROM t";
+	char dsn[1024], name[64];
+	struct event_base *base = event_base_new();
+	struct db_pool *pool;
+	struct outcome o;
+	const char *slow[1] = { _i == 0 ? "5" : "0" }, *quick[1] = { "0" };
+	PGconn *locker = NULL;
+	struct db_error err;
+	long long t0;
+
+	testdb_create(dsn, sizeof(dsn), name, sizeof(name));
+	ck_assert_int_eq(db_connect(dsn, NULL, 5, &locker, &err), 0);
+	ck_assert_int_eq(
+		db_exec_script(locker, "CREATE TABLE t (v int); INSERT INTO t VALUES (1);", &err),
+		0);
+	pool = pool_or_fail(base, dsn, 1);
+	if (_i == 1)
+		ck_assert_int_eq(db_exec_script(locker,
+						"BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE",
+						&err),
+				 0);
+	t0 = now_ms();
+	pool_run(base, pool, sql, 1, slow, 300, &o);
+	ck_assert_int_eq(o.code, -ETIMEDOUT);
+	ck_assert_msg(o.at_ms - t0 < 2000, "timeout reported after %lld ms", o.at_ms - t0);
+	if (_i == 1)
+		ck_assert_int_eq(db_exec_script(locker, "COMMIT", &err), 0);
+	pool_run(base, pool, sql, 1, quick, 3000, &o);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	ck_assert_str_eq(o.v0, "1");
+	ck_assert_int_eq(prepared_count(base, pool, sql), 1);
+	db_pool_destroy(pool);
+	event_base_free(base);
+	PQfinish(locker);
+	testdb_drop(name);
+}
+END_TEST
+
+/* Runs @base until the pool has @want connections up. */
+static void wait_ready(struct event_base *base, struct db_pool *pool, unsigned want)
+{
+	long long deadline = now_ms() + 8000;
+	int never = 0;
+
+	while (db_pool_n_ready(pool) != want && now_ms() < deadline)
+		run_until(base, &never, 1, 20);
+	ck_assert_uint_eq(db_pool_n_ready(pool), want);
+}
+
+/* After its sessions are killed, the pool reconnects with an empty cache. */
+START_TEST(test_prepared_reconnect)
+{
+	enum { N = 4 };
+	static const char sql[] = "SELECT $1::int + 1, pg_backend_pid() FROM pg_sleep(0.1)";
+	char app[64], nums[N][8];
+	struct event_base *base = event_base_new();
+	struct db_pool_config cfg = {
+		.dsn = url, .application_name = app, .n_conns = 2, .backoff_min_ms = 50
+	};
+	struct db_pool *pool;
+	struct outcome o[N];
+	const char *params[1] = { app };
+	PGconn *killer = connect_or_fail();
+	PGresult *res = NULL;
+	struct db_error err;
+	char old_pids[N][64];
+	int round, done, i, j;
+
+	snprintf(app, sizeof(app), "ddns-test-prepared-%d", (int)getpid());
+	pool = db_pool_create(base, &cfg);
+	ck_assert_ptr_nonnull(pool);
+	wait_ready(base, pool, 2);
+	for (round = 0; round < 2; round++) {
+		/* both connections run (and, the first round, prepare) the statement */
+		memset(o, 0, sizeof(o));
+		done = 0;
+		for (i = 0; i < N; i++) {
+			const char *p[1] = { nums[i] };
+
+			snprintf(nums[i], sizeof(nums[i]), "%d", i);
+			o[i].done = &done;
+			ck_assert_int_eq(db_pool_query(pool, sql, 1, p, 5000, on_result, &o[i]), 0);
+		}
+		ck_assert_int_eq(run_until(base, &done, N, 10000), N);
+		for (i = 0; i < N; i++) {
+			char want[8];
+
+			snprintf(want, sizeof(want), "%d", i + 1);
+			ck_assert_msg(o[i].code == 0, "round %d: %s", round, o[i].msg);
+			ck_assert_str_eq(o[i].v0, want);
+			for (j = 0; round == 1 && j < N; j++) /* new sessions */
+				ck_assert_str_ne(o[i].v1, old_pids[j]);
+		}
+		for (i = 0; i < N; i++)
+			snprintf(old_pids[i], sizeof(old_pids[i]), "%s", o[i].v1);
+		if (round == 1)
+			break;
+		ck_assert_int_eq(db_exec(killer,
+					 "SELECT count(pg_terminate_backend(pid)) FROM "
+					 "pg_stat_activity WHERE application_name = $1",
+					 1, params, &res, &err),
+				 0);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), "2");
+		PQclear(res);
+		/* the pool notices the closed sessions and reconnects */
+		wait_ready(base, pool, 0);
+		wait_ready(base, pool, 2);
+	}
+	db_pool_destroy(pool);
+	event_base_free(base);
+	PQfinish(killer);
+}
+END_TEST
+
+/*
+ * DDL that changes what SELECT * returns: PostgreSQL refuses the prepared
+ * statement once ("cached plan must not change result type"); the next run
+ * prepares it again, under the same name (the old one is deallocated).
+ */
+START_TEST(test_prepared_ddl)
+{
+	static const char sql[] = "SELECT * FROM t";
+	static const struct {
+		const char *ddl;
+		int n_fields;
+		const char *v1;
+	} steps[] = {
+		{ NULL, 1, "" },
+		{ "ALTER TABLE t ADD COLUMN b text DEFAULT 'x'", 2, "x" },
+		{ "CREATE INDEX ON t (a)", 2, "x" }, /* re-planned silently */
+		{ "ALTER TABLE t ALTER COLUMN b DROP DEFAULT, ALTER COLUMN b TYPE int USING 7", 2,
+		  "7" },
+		{ "ALTER TABLE t DROP COLUMN b", 1, "" },
+	};
+	char dsn[1024], name[64];
+	struct event_base *base = event_base_new();
+	struct db_pool *pool;
+	PGconn *ddl = NULL;
+	struct db_error err;
+	struct outcome o;
+	size_t k;
+	int run, errors;
+
+	testdb_create(dsn, sizeof(dsn), name, sizeof(name));
+	ck_assert_int_eq(db_connect(dsn, NULL, 5, &ddl, &err), 0);
+	ck_assert_int_eq(
+		db_exec_script(ddl, "CREATE TABLE t (a int); INSERT INTO t VALUES (1);", &err), 0);
+	pool = pool_or_fail(base, dsn, 1);
+	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		if (steps[k].ddl)
+			ck_assert_msg(db_exec_script(ddl, steps[k].ddl, &err) == 0, "%s", err.msg);
+		errors = 0;
+		for (run = 0; run < 3; run++) {
+			pool_run(base, pool, sql, 0, NULL, 3000, &o);
+			if (o.code != 0) {
+				ck_assert_msg(run == 0, "step %zu run %d: %s", k, run, o.msg);
+				ck_assert_str_eq(o.sqlstate, "0A000");
+				errors++;
+				continue;
+			}
+			ck_assert_str_eq(o.v0, "1");
+			ck_assert_str_eq(o.v1, steps[k].v1);
+		}
+		ck_assert_int_le(errors, 1);
+		ck_assert_int_eq(prepared_count(base, pool, sql), 1);
+	}
+	db_pool_destroy(pool);
+	event_base_free(base);
+	PQfinish(ddl);
+	testdb_drop(name);
+}
+END_TEST
+
+/*
+ * Statements deallocated behind the pool's back ("prepared statement does
+ * not exist", 26000): the first to notice fails, then all are prepared again.
+ */
+START_TEST(test_prepared_discard)
+{
+	static const char sql[] = "SELECT $1::int + 1";
+	const char *params[1] = { "41" };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome o;
+	int run, errors = 0;
+
+	pool_run(base, pool, sql, 1, params, 3000, &o);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	ck_assert_int_eq(prepared_count(base, pool, sql), 1);
+	pool_run(base, pool, "DEALLOCATE ALL", 0, NULL, 3000, &o);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	for (run = 0; run < 3; run++) {
+		pool_run(base, pool, sql, 1, params, 3000, &o);
+		if (o.code != 0) {
+			ck_assert_msg(run == 0, "run %d: %s", run, o.msg);
+			ck_assert_str_eq(o.sqlstate, "26000");
+			errors++;
+			continue;
+		}
+		ck_assert_str_eq(o.v0, "42");
+	}
+	ck_assert_int_le(errors, 1);
+	ck_assert_int_eq(prepared_count(base, pool, sql), 1);
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
+
+/* Beyond DB_PREPARED_MAX texts, statements run unnamed. */
+START_TEST(test_prepared_cache_full)
+{
+	enum { N = DB_PREPARED_MAX + 6 };
+	static const char like[] = "SELECT count(*) FROM pg_prepared_statements "
+				   "WHERE statement LIKE 'SELECT % + $1::int AS full_test'";
+	const char *params[1] = { "1" };
+	struct event_base *base = event_base_new();
+	struct db_pool *pool = pool_or_fail(base, url, 1);
+	struct outcome o;
+	char sql[64], want[16];
+	int round, i;
+
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < N; i++) {
+			snprintf(sql, sizeof(sql), "SELECT %d + $1::int AS full_test", i);
+			snprintf(want, sizeof(want), "%d", i + 1);
+			pool_run(base, pool, sql, 1, params, 3000, &o);
+			ck_assert_msg(o.code == 0, "%s", o.msg);
+			ck_assert_str_eq(o.v0, want);
+		}
+	pool_run(base, pool, like, 0, NULL, 3000, &o); /* the cache is full: runs unnamed */
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	ck_assert_int_eq(atoi(o.v0), DB_PREPARED_MAX);
+	ck_assert_int_eq(prepared_count(base, pool, like), 0);
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s;
@@ -780,6 +1206,18 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_pool_destroy_pending);
 	tcase_add_test(tc, test_pool_reconnect);
 	tcase_add_test(tc, test_pool_cancel_does_not_block);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prepared");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_prepared_reuse, 0, 2);
+	tcase_add_loop_test(tc, test_prepared_error, 0,
+			    sizeof(prepare_error_cases) / sizeof(prepare_error_cases[0]));
+	tcase_add_loop_test(tc, test_prepared_timeout, 0, 2);
+	tcase_add_test(tc, test_prepared_reconnect);
+	tcase_add_test(tc, test_prepared_ddl);
+	tcase_add_test(tc, test_prepared_discard);
+	tcase_add_test(tc, test_prepared_cache_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
