@@ -29,6 +29,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
+. "$root/tests/harness/stack-env.sh"
 build=$(cd "${1:-$root/build}" && pwd)
 n_users=${BENCH_USERS:-50}
 seconds=${BENCH_SECONDS:-12}
@@ -46,20 +47,7 @@ ninja -C "$build" services/api/ddns-api tests/tools/jwt-sign >/dev/null
 
 say() { printf '%s\n' "$*" >&2; }
 
-tmp=$(mktemp -d /tmp/ddns-bench-api.XXXXXX)
-chmod 755 "$tmp"
-export DDNS_RUN_DIR=$tmp/run
-export DDNS_BUILDDIR=$build
-DDNS_PG_PORT=$(free_port)
-DDNS_REDIS_PORT=$(free_port)
-DDNS_DNS_PORT=$(free_port)
-DDNS_PDNS_API_PORT=$(free_port)
-DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-DDNS_API_LISTEN=127.0.0.1:$(free_port)
-export DDNS_PG_PORT DDNS_REDIS_PORT DDNS_DNS_PORT DDNS_PDNS_API_PORT DDNS_BACKEND_LISTEN \
-	DDNS_CACHE_LISTEN DDNS_API_LISTEN
-unset DDNS_DATABASE_URL DDNS_BASE_ZONES
+stack_env bench-api "$build"
 # limits that never deny but are still checked (one Redis script a request)
 for k in USER ADDR; do
 	for rw in READ WRITE; do
@@ -67,20 +55,16 @@ for k in USER ADDR; do
 	done
 done
 export DDNS_API_DB_CONNECTIONS=$db_conns
-stack=$root/scripts/stack.sh
-run=$DDNS_RUN_DIR
 api=http://$DDNS_API_LISTEN
-db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
 zone=dyn.test.
 bg_pids=()
 
 cleanup() {
-	local p alt
+	local p
 	for p in "${bg_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
-	"$stack" down >/dev/null 2>&1 || true
-	alt=$(readlink "$run/postgres" 2>/dev/null) && rm -rf "$(dirname "$alt")"
+	stack_down
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		say "bench-api: state kept in $tmp"
 	else
@@ -89,8 +73,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-sql() { psql "$db" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 
 # ---- the stack -------------------------------------------------------------------
 

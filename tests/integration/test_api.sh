@@ -11,19 +11,9 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
 . "$root/tests/harness/tap.sh"
+. "$root/tests/harness/stack-env.sh"
 
-tmp=$(mktemp -d /tmp/ddns-api.XXXXXX)
-chmod 755 "$tmp"
-export DDNS_RUN_DIR=$tmp/run
-export DDNS_BUILDDIR=${1:?usage: $0 BUILDDIR}
-export DDNS_PG_PORT=$(free_port)
-export DDNS_REDIS_PORT=$(free_port)
-export DDNS_DNS_PORT=$(free_port)
-export DDNS_PDNS_API_PORT=$(free_port)
-export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-export DDNS_API_LISTEN=127.0.0.1:$(free_port)
-unset DDNS_DATABASE_URL DDNS_BASE_ZONES
+stack_env api "${1:?usage: $0 BUILDDIR}"
 # the main instance: short key cache, small limits, generous rates
 export DDNS_API_KEY_CACHE_TTL=2s DDNS_API_KEY_CACHE_NEGATIVE_TTL=1s
 export DDNS_API_DOMAIN_QUOTA=3 DDNS_API_RECORD_LIMIT=10
@@ -36,9 +26,6 @@ unset DDNS_API_TRUSTED_PROXIES
 build=$(cd "$DDNS_BUILDDIR" && pwd)
 jwtsign=${DDNS_TEST_JWT_SIGN:-$build/tests/tools/jwt-sign}
 apibin=$build/services/api/ddns-api
-stack=$root/scripts/stack.sh
-run=$DDNS_RUN_DIR
-db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
 redis_url=redis://127.0.0.1:$DDNS_REDIS_PORT
 keys=$tmp/keys
 extra_pids=()
@@ -48,20 +35,9 @@ cleanup() {
 	for p in "${extra_pids[@]}"; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	"$stack" down >/dev/null 2>&1
-	local alt
-	alt=$(readlink "$run/postgres" 2>/dev/null) && rm -rf "$(dirname "$alt")"
-	if [ "$failed" -ne 0 ] && [ -n "${DDNS_TEST_KEEP_LOGS:-}" ]; then
-		echo "# logs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
+	stack_cleanup
 }
 trap cleanup EXIT
-
-sql() {
-	psql "$db" -v ON_ERROR_STOP=1 -qAtc "$1"
-}
 
 redis_cli() {
 	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" "$@"
@@ -160,26 +136,7 @@ claims() {
 
 # ---- DNS --------------------------------------------------------------------
 
-q() {
-	dig +time=2 +tries=1 +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$@"
-}
-
-# has NAME TYPE PATTERN...: the answer holds every extended regex
-has() {
-	local name=$1 type=$2 out p
-	shift 2
-	out=$(q "$name" "$type") || {
-		echo "dig failed"
-		return 1
-	}
-	for p in "$@"; do
-		grep -Eq -- "$p" <<<"$out" || {
-			echo "missing: $p"
-			echo "$out"
-			return 1
-		}
-	done
-}
+# q and has: tests/harness/stack-env.sh
 S='[[:space:]]+'
 
 # ---- extra ddns-api instances ----------------------------------------------

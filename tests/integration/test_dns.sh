@@ -9,39 +9,12 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
 . "$root/tests/harness/tap.sh"
+. "$root/tests/harness/stack-env.sh"
 
-tmp=$(mktemp -d /tmp/ddns-dns.XXXXXX)
-chmod 755 "$tmp"
-export DDNS_RUN_DIR=$tmp/run
-export DDNS_BUILDDIR=${1:?usage: $0 BUILDDIR}
-export DDNS_PG_PORT=$(free_port)
-export DDNS_REDIS_PORT=$(free_port)
-export DDNS_DNS_PORT=$(free_port)
-export DDNS_PDNS_API_PORT=$(free_port)
-export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-export DDNS_API_LISTEN=127.0.0.1:$(free_port)
-unset DDNS_DATABASE_URL DDNS_BASE_ZONES
-stack=$root/scripts/stack.sh
-run=$DDNS_RUN_DIR
-db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
+stack_env dns "${1:?usage: $0 BUILDDIR}"
 port=$DDNS_DNS_PORT
 
-cleanup() {
-	"$stack" down >/dev/null 2>&1
-	local alt
-	alt=$(readlink "$run/postgres" 2>/dev/null) && rm -rf "$(dirname "$alt")"
-	if [ "$failed" -ne 0 ] && [ -n "${DDNS_TEST_KEEP_LOGS:-}" ]; then
-		echo "# logs kept in $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-
-sql() {
-	psql "$db" -v ON_ERROR_STOP=1 -qAtc "$1"
-}
+trap stack_cleanup EXIT
 
 # Writes records of zone dyn.test. and announces the names on the stream, as
 # ddns-api will. Arguments: name type content [ttl] ...
@@ -55,28 +28,6 @@ add() {
 xadd() {
 	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 1 XADD dns:changes '*' id 0 zone_id 1 name "$1" \
 		>/dev/null
-}
-
-# q NAME TYPE [dig options]: the full dig answer
-q() {
-	dig +time=2 +tries=1 +norecurse @127.0.0.1 -p "$port" "$@"
-}
-
-# has NAME TYPE PATTERN...: the answer holds every extended regex
-has() {
-	local name=$1 type=$2 out p
-	shift 2
-	out=$(q "$name" "$type") || {
-		echo "dig failed"
-		return 1
-	}
-	for p in "$@"; do
-		grep -Eq -- "$p" <<<"$out" || {
-			echo "missing: $p"
-			echo "$out"
-			return 1
-		}
-	done
 }
 
 # ---- start ------------------------------------------------------------------

@@ -15,13 +15,13 @@
 #include "shared/log.h"
 #include "shared/redis.h"
 #include "shared/replica.h"
+#include "tests/integration/testredis.h"
 #include "tests/unit/check_main.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TEST_DB  11
 #define GEN      1
@@ -67,30 +67,6 @@ static struct {
 	struct answer probes[MAX_PING];
 	int n_probes;
 } fx;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Runs the loop for about 5 ms. */
-static void step(void)
-{
-	struct timeval tv = { 0, 5000 };
-
-	event_base_loopexit(fx.base, &tv);
-	event_base_dispatch(fx.base);
-}
-
-#define RUN_UNTIL(cond, ms)                        \
-	do {                                       \
-		long long end_ = now_ms() + (ms);  \
-		while (!(cond) && now_ms() < end_) \
-			step();                    \
-	} while (0)
 
 static void ask(const char *name, struct answer *ret)
 {
@@ -204,14 +180,11 @@ static void setup(void)
 					      .on_disconnect = on_sub_disconnect,
 					      .name = "mirror-test-sub" };
 	struct mirror_config cfg = { .max_bytes = 1 << 20 };
-	char err[256];
-	int r;
 
 	memset(&fx, 0, sizeof(fx));
 	log_setup("test-mirror", LOG_LEVEL_WARN, LOG_FORMAT_LOGFMT, 2);
-	r = redis_connect_sync(&base_url, 3000, &fx.admin, err, sizeof(err));
-	ck_assert_msg(r == 0, "%s", err);
-	admin_ok("FLUSHDB", NULL, NULL);
+	fx.admin = testredis_connect(&base_url);
+	testredis_ok(fx.admin, "FLUSHDB", NULL);
 	replica_set(APEX, APEX_VALUE);
 	replica_set(WWW, WWW_OLD);
 	admin_ok("SET %s %s", REPLICA_GEN_KEY, "1");
@@ -226,7 +199,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(fx.sub);
 	ck_assert_int_eq(redis_client_subscribe(fx.sub, REPLICA_NAMES_CHANNEL, on_names, NULL), 0);
 
-	RUN_UNTIL(answers(WWW, MIRROR_FOUND, WWW_OLD), WAIT_MS);
+	TESTREDIS_RUN_UNTIL(fx.base, answers(WWW, MIRROR_FOUND, WWW_OLD), WAIT_MS);
 	ck_assert_answer(WWW, MIRROR_FOUND, WWW_OLD);
 	ck_assert(mirror_usable(fx.m));
 }
@@ -237,7 +210,7 @@ static void teardown(void)
 	redis_client_destroy(fx.sub);
 	redis_client_destroy(fx.rds);
 	for (int i = 0; i < 2; i++)
-		step(); /* the hiredis contexts are freed on a later turn */
+		testredis_step(fx.base); /* the hiredis contexts are freed on a later turn */
 	mirror_destroy(fx.m);
 	event_base_free(fx.base);
 	redisFree(fx.admin);
@@ -297,8 +270,8 @@ START_TEST(test_notice)
 	check_bystanders(tc->name);
 
 	/* one loop turn at a time: never the old answer again */
-	end = now_ms() + WAIT_MS;
-	while (fx.n_probes < tc->notices && now_ms() < end) {
+	end = testredis_now_ms() + WAIT_MS;
+	while (fx.n_probes < tc->notices && testredis_now_ms() < end) {
 		event_base_loop(fx.base, EVLOOP_ONCE);
 		ask(tc->name, &got);
 		ck_assert_msg(!(got.a == tc->before &&
@@ -328,37 +301,20 @@ START_TEST(test_published_notice)
 {
 	replica_set(WWW, WWW_NEW);
 	admin_ok("PUBLISH %s %s", REPLICA_NAMES_CHANNEL, WWW);
-	RUN_UNTIL(fx.name_notices > 0 && answers(WWW, MIRROR_FOUND, WWW_NEW), WAIT_MS);
+	TESTREDIS_RUN_UNTIL(fx.base, fx.name_notices > 0 && answers(WWW, MIRROR_FOUND, WWW_NEW),
+			    WAIT_MS);
 	ck_assert_int_eq(fx.name_notices, 1);
 	ck_assert_answer(WWW, MIRROR_FOUND, WWW_NEW);
 	check_bystanders(WWW);
 }
 END_TEST
 
-static void skip_unless_configured(void)
-{
-	const char *url = getenv("DDNS_TEST_REDIS_URL");
-	const char *reason = NULL;
-
-	if (!url || !*url) {
-		/* an honest TAP skip: nothing ran, nothing passed */
-		printf("1..0 # SKIP DDNS_TEST_REDIS_URL not set\n");
-		fflush(stdout);
-		exit(EXIT_SUCCESS);
-	}
-	if (redis_url_parse(url, &base_url, &reason) < 0) {
-		fprintf(stderr, "invalid DDNS_TEST_REDIS_URL: %s\n", reason);
-		exit(EXIT_FAILURE);
-	}
-	base_url.db = TEST_DB;
-}
-
 Suite *make_suite(void)
 {
 	Suite *s;
 	TCase *tc;
 
-	skip_unless_configured();
+	testredis_url_or_skip(TEST_DB, &base_url);
 	s = suite_create("mirror");
 	tc = tcase_create("mirror");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -4,54 +4,19 @@
  */
 #include "shared/ratelimit.h"
 #include "shared/redis.h"
+#include "tests/integration/testredis.h"
 #include "tests/unit/check_main.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TEST_DB 5
 
 static struct redis_url base_url;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Runs the loop for about 5 ms. */
-static void step(struct event_base *base)
-{
-	struct timeval tv = { 0, 5000 };
-
-	event_base_loopexit(base, &tv);
-	event_base_dispatch(base);
-}
-
-#define RUN_UNTIL(base, cond, ms)                  \
-	do {                                       \
-		long long end_ = now_ms() + (ms);  \
-		while (!(cond) && now_ms() < end_) \
-			step(base);                \
-	} while (0)
-
-static void run_for(struct event_base *base, int ms)
-{
-	long long end = now_ms() + ms;
-
-	while (now_ms() < end)
-		step(base);
-}
 
 struct outcome {
 	int calls;
@@ -90,15 +55,13 @@ static void fx_open(struct fixture *fx, const struct redis_url *url)
 	struct redis_client_opts o = { .name = "ratelimit-test", .backoff_min_ms = 50 };
 
 	memset(fx, 0, sizeof(*fx));
-	fx->base = event_base_new();
-	ck_assert_ptr_nonnull(fx->base);
-	ck_assert_int_eq(redis_url_copy(url ? url : &base_url, &fx->url), 0);
+	testredis_loop_open(url ? url : &base_url, &fx->base, &fx->url);
 	fx->c = redis_client_create(fx->base, &fx->url, &o);
 	ck_assert_ptr_nonnull(fx->c);
 	fx->rl = ratelimit_create(fx->c);
 	ck_assert_ptr_nonnull(fx->rl);
 	if (!url) {
-		RUN_UNTIL(fx->base, redis_client_connected(fx->c), 3000);
+		TESTREDIS_RUN_UNTIL(fx->base, redis_client_connected(fx->c), 3000);
 		ck_assert(redis_client_connected(fx->c));
 	}
 }
@@ -107,9 +70,7 @@ static void fx_close(struct fixture *fx)
 {
 	ratelimit_destroy(fx->rl);
 	redis_client_destroy(fx->c);
-	run_for(fx->base, 10); /* let deferred work run, then nothing may be left */
-	redis_url_finish(&fx->url);
-	event_base_free(fx->base);
+	testredis_loop_close(fx->base, &fx->url);
 }
 
 /* One check, run to its end. */
@@ -120,7 +81,7 @@ static struct outcome check(struct fixture *fx, const struct ratelimit_rule *rul
 
 	ck_assert_int_eq(ratelimit_check(fx->rl, rules, keys, n, outcome_cb, &o), 0);
 	ck_assert_int_eq(o.calls, 0); /* never from inside ratelimit_check() */
-	RUN_UNTIL(fx->base, o.calls > 0, 3000);
+	TESTREDIS_RUN_UNTIL(fx->base, o.calls > 0, 3000);
 	ck_assert_int_eq(o.calls, 1);
 	ck_assert_msg(o.error == 0, "check failed: %d %s", o.error, o.reason);
 	return o;
@@ -133,61 +94,23 @@ static struct outcome check1(struct fixture *fx, const struct ratelimit_rule *ru
 	return check(fx, rule, keys, 1);
 }
 
-static redisContext *admin(void)
-{
-	redisContext *ctx = NULL;
-	char err[256];
-	int r = redis_connect_sync(&base_url, 2000, &ctx, err, sizeof(err));
-
-	ck_assert_msg(r == 0, "%s", err);
-	return ctx;
-}
-
+/* One command on a connection of its own (see testredis_integer). */
 static long long admin_integer(const char *fmt, const char *arg)
 {
-	redisContext *ctx = admin();
-	redisReply *reply = redisCommand(ctx, fmt, arg);
-	long long v;
+	redisContext *ctx = testredis_connect(&base_url);
+	long long v = testredis_integer(ctx, fmt, arg);
 
-	ck_assert_ptr_nonnull(reply);
-	ck_assert_msg(reply->type == REDIS_REPLY_INTEGER, "%s: type %d %s", fmt, reply->type,
-		      reply->str ? reply->str : "");
-	v = reply->integer;
-	freeReplyObject(reply);
 	redisFree(ctx);
 	return v;
 }
 
+/* One command on a connection of its own (see testredis_ok). */
 static void admin_ok(const char *fmt, const char *arg)
 {
-	redisContext *ctx = admin();
-	redisReply *reply = redisCommand(ctx, fmt, arg);
+	redisContext *ctx = testredis_connect(&base_url);
 
-	ck_assert_ptr_nonnull(reply);
-	ck_assert_msg(reply->type == REDIS_REPLY_STATUS, "%s: type %d %s", fmt, reply->type,
-		      reply->str ? reply->str : "");
-	freeReplyObject(reply);
+	testredis_ok(ctx, fmt, arg);
 	redisFree(ctx);
-}
-
-static void flushdb(void)
-{
-	admin_ok("FLUSHDB", NULL);
-}
-
-/* A loopback port nobody listens on (bound, then closed). */
-static int closed_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
 }
 
 static const struct ratelimit_rule five_per_s = {
@@ -199,7 +122,7 @@ START_TEST(test_burst_deny_recover)
 	struct fixture fx;
 	struct outcome o, again;
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	fx_open(&fx, NULL);
 	for (int i = 0; i < 5; i++) {
 		o = check1(&fx, &five_per_s, "rl:test:a");
@@ -245,7 +168,7 @@ START_TEST(test_two_keys_denied_consumes_nothing)
 	struct fixture fx;
 	struct outcome o;
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	fx_open(&fx, NULL);
 	/* both pass: the remaining and limit of the tighter key */
 	o = check(&fx, rules, keys, 2);
@@ -278,7 +201,7 @@ START_TEST(test_independent_keys)
 	struct fixture fx;
 	struct outcome o;
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	fx_open(&fx, NULL);
 	for (int i = 0; i < 5; i++)
 		ck_assert(check1(&fx, &five_per_s, "rl:test:x").res.allowed);
@@ -297,7 +220,7 @@ START_TEST(test_keys_expire)
 	struct fixture fx;
 	long long pttl;
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	fx_open(&fx, NULL);
 	check1(&fx, &slow, "rl:test:ttl");
 	pttl = admin_integer("PTTL %s", "rl:test:ttl");
@@ -314,7 +237,7 @@ END_TEST
 /* SCRIPT EXISTS answers an array of one integer. */
 static long long script_exists(void)
 {
-	redisContext *ctx = admin();
+	redisContext *ctx = testredis_connect(&base_url);
 	redisReply *reply = redisCommand(ctx, "SCRIPT EXISTS %s", ratelimit_script_sha());
 	long long v;
 
@@ -331,7 +254,7 @@ START_TEST(test_script_sha_matches_server)
 {
 	struct fixture fx;
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	admin_ok("SCRIPT FLUSH", NULL);
 	ck_assert_int_eq(script_exists(), 0);
 	fx_open(&fx, NULL);
@@ -349,15 +272,15 @@ START_TEST(test_error_reply)
 	struct outcome o = { 0 };
 	const char *keys[1] = { "rl:test:hash" };
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	ck_assert_int_eq(admin_integer("HSET %s f v", "rl:test:hash"), 1);
 	fx_open(&fx, NULL);
 	ck_assert_int_eq(ratelimit_check(fx.rl, &five_per_s, keys, 1, outcome_cb, &o), 0);
-	RUN_UNTIL(fx.base, o.calls > 0, 3000);
+	TESTREDIS_RUN_UNTIL(fx.base, o.calls > 0, 3000);
 	ck_assert_int_eq(o.calls, 1);
 	ck_assert_int_eq(o.error, -EPROTO);
 	ck_assert_msg(strstr(o.reason, "WRONGTYPE") != NULL, "%s", o.reason);
-	run_for(fx.base, 20);
+	testredis_run_for(fx.base, 20);
 	ck_assert_int_eq(o.calls, 1);
 	fx_close(&fx);
 }
@@ -371,18 +294,18 @@ START_TEST(test_unreachable)
 	const char *keys[1] = { "rl:test:down" };
 
 	ck_assert_int_eq(redis_url_copy(&base_url, &u), 0);
-	u.port = closed_port();
+	u.port = testredis_closed_port();
 	fx_open(&fx, &u);
 	redis_url_finish(&u);
-	run_for(fx.base, 50); /* a connect attempt or two, refused */
+	testredis_run_for(fx.base, 50); /* a connect attempt or two, refused */
 	ck_assert(!redis_client_connected(fx.c));
 
 	ck_assert_int_eq(ratelimit_check(fx.rl, &five_per_s, keys, 1, outcome_cb, &o), 0);
 	ck_assert_int_eq(o.calls, 0);
-	RUN_UNTIL(fx.base, o.calls > 0, 3000);
+	TESTREDIS_RUN_UNTIL(fx.base, o.calls > 0, 3000);
 	ck_assert_int_eq(o.calls, 1);
 	ck_assert_int_eq(o.error, -ENOTCONN);
-	run_for(fx.base, 50);
+	testredis_run_for(fx.base, 50);
 	ck_assert_int_eq(o.calls, 1); /* exactly once */
 
 	/* destroyed before the loop delivered the failure: cancelled, once */
@@ -392,7 +315,7 @@ START_TEST(test_unreachable)
 	fx.rl = NULL;
 	ck_assert_int_eq(o.calls, 1);
 	ck_assert_int_eq(o.error, -ECANCELED);
-	run_for(fx.base, 50);
+	testredis_run_for(fx.base, 50);
 	ck_assert_int_eq(o.calls, 1);
 	fx_close(&fx);
 }
@@ -404,43 +327,25 @@ START_TEST(test_destroy_in_flight)
 	struct outcome o = { 0 };
 	const char *keys[1] = { "rl:test:inflight" };
 
-	flushdb();
+	testredis_flushdb(&base_url);
 	fx_open(&fx, NULL);
 	ck_assert_int_eq(ratelimit_check(fx.rl, &five_per_s, keys, 1, outcome_cb, &o), 0);
 	ratelimit_destroy(fx.rl); /* the command is on its way */
 	fx.rl = NULL;
 	ck_assert_int_eq(o.calls, 1);
 	ck_assert_int_eq(o.error, -ECANCELED);
-	run_for(fx.base, 100); /* the reply arrives and is dropped */
+	testredis_run_for(fx.base, 100); /* the reply arrives and is dropped */
 	ck_assert_int_eq(o.calls, 1);
 	fx_close(&fx);
 }
 END_TEST
-
-static void skip_unless_configured(void)
-{
-	const char *url = getenv("DDNS_TEST_REDIS_URL");
-	const char *reason = NULL;
-
-	if (!url || !*url) {
-		/* an honest TAP skip: nothing ran, nothing passed */
-		printf("1..0 # SKIP DDNS_TEST_REDIS_URL not set\n");
-		fflush(stdout);
-		exit(EXIT_SUCCESS);
-	}
-	if (redis_url_parse(url, &base_url, &reason) < 0) {
-		fprintf(stderr, "invalid DDNS_TEST_REDIS_URL: %s\n", reason);
-		exit(EXIT_FAILURE);
-	}
-	base_url.db = TEST_DB;
-}
 
 Suite *make_suite(void)
 {
 	Suite *s;
 	TCase *tc;
 
-	skip_unless_configured();
+	testredis_url_or_skip(TEST_DB, &base_url);
 	s = suite_create("ratelimit-integration");
 	tc = tcase_create("ratelimit");
 	tcase_set_timeout(tc, 30);

@@ -8,26 +8,12 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/scripts/lib/servers.sh"
 . "$root/tests/harness/tap.sh"
+. "$root/tests/harness/stack-env.sh"
 
-tmp=$(mktemp -d /tmp/ddns-stack.XXXXXX)
-chmod 755 "$tmp"
-export DDNS_RUN_DIR=$tmp/run
-export DDNS_BUILDDIR=${1:?usage: $0 BUILDDIR}
-export DDNS_PG_PORT=$(free_port)
-export DDNS_REDIS_PORT=$(free_port)
-export DDNS_DNS_PORT=$(free_port)
-export DDNS_PDNS_API_PORT=$(free_port)
-export DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-export DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-export DDNS_API_LISTEN=127.0.0.1:$(free_port)
-unset DDNS_DATABASE_URL DDNS_BASE_ZONES
-stack=$root/scripts/stack.sh
-db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
+stack_env stack "${1:?usage: $0 BUILDDIR}"
 
 cleanup() {
-	"$stack" down >/dev/null 2>&1
-	local alt
-	alt=$(readlink "$DDNS_RUN_DIR/postgres" 2>/dev/null) && rm -rf "$(dirname "$alt")"
+	stack_down
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
