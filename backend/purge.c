@@ -19,7 +19,9 @@
 struct flush {
 	struct purge *p; /* borrowed */
 	struct flush *prev, *next;
-	bool again; /* another notice came while this one was in flight */
+	bool again;          /* another notice came while this one was in flight */
+	bool second;         /* the flush in flight is the second one */
+	struct event *timer; /* owned: the second flush, PURGE_REFLUSH_MS after the first */
 	char name[DNSNAME_SIZE];
 };
 
@@ -49,7 +51,23 @@ static void flush_free(struct flush *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	p->n_flushes--;
+	if (f->timer)
+		event_free(f->timer);
 	free(f);
+}
+
+static void on_reflush(evutil_socket_t fd, short what, void *arg)
+{
+	struct flush *f = arg;
+
+	f->second = true;
+	flush_send(f);
+}
+
+/* Whether @f waits for its second flush (nothing of it in flight). */
+static bool waiting(const struct flush *f)
+{
+	return f->timer && evtimer_pending(f->timer, NULL);
 }
 
 static void on_flushed(struct evhttp_request *req, void *arg)
@@ -72,8 +90,22 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 	}
 	if (f->again) {
 		f->again = false;
+		f->second = false;
 		flush_send(f);
 		return;
+	}
+	if (code == 200 && !f->second) {
+		/*
+		 * A query pdns was answering as the flush came may still put
+		 * the old answer into its caches after it: flush once more
+		 * when any such query is long done.
+		 */
+		struct timeval tv = { 0, PURGE_REFLUSH_MS * 1000 };
+
+		if (!f->timer)
+			f->timer = evtimer_new(p->base, on_reflush, f);
+		if (f->timer && evtimer_add(f->timer, &tv) == 0)
+			return;
 	}
 	flush_free(f);
 }
@@ -116,10 +148,24 @@ static void flush_name(struct purge *p, const char *name)
 		return;
 	}
 	for (f = p->flushes; f; f = f->next) {
-		if (strcmp(f->name, name) == 0) {
+		if (strcmp(f->name, name) != 0)
+			continue;
+		if (waiting(f)) { /* a new change: flush now, and once more later */
+			evtimer_del(f->timer);
+			f->second = false;
+			flush_send(f);
+		} else {
 			f->again = true;
-			return;
 		}
+		return;
+	}
+	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
+		/* a first flush matters more than a second one */
+		for (f = p->flushes; f; f = f->next)
+			if (waiting(f)) {
+				flush_free(f);
+				break;
+			}
 	}
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
 		if (p->stats)

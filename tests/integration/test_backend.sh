@@ -219,6 +219,18 @@ check "AXFR lists the zone from PostgreSQL" \
 check "a purge notice flushes pdns through its API" \
 	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge www.dyn.test. >/dev/null"
 check "the flush reached the PowerDNS API" wait_metric ddns_backend_purges_total
+# and once more PURGE_REFLUSH_MS (100 ms) later, for what pdns cached meanwhile
+two_flushes() {
+	local i v
+	for i in $(seq 1 30); do
+		v=$(metric ddns_backend_purges_total)
+		[ "${v:-0}" = 2 ] && sleep 0.3 && [ "$(metric ddns_backend_purges_total)" = 2 ] && return 0
+		sleep 0.1
+	done
+	echo "ddns_backend_purges_total = ${v:-absent}, expected 2"
+	return 1
+}
+check "... and a second time shortly after, not more" two_flushes
 
 # ---- the mirror: the replica in memory, kept current by name notices ---------
 readyz() {
