@@ -302,7 +302,9 @@ $$;
 -- Replaces the RRsets named in @p_sets ([{"name", "type", "ttl", "records":
 -- [content, ...]}], distinct (name, type) pairs, names at or below the
 -- domain, contents canonical) in one transaction: removals first, so that
--- an A set can give way to a CNAME in the same request. An empty "records"
+-- an A set can give way to a CNAME in the same request; a content that goes
+-- is rewritten in place to one that comes where it can (a changed address
+-- is one UPDATE, one changes row), the rest deleted and inserted. An empty "records"
 -- deletes the set. Nothing is written, and no audit entry, when every set
 -- already holds exactly what is asked ("changed": false).
 CREATE FUNCTION api_rrsets_replace(p_user bigint, p_domain text, p_sets jsonb, p_limit integer,
@@ -329,6 +331,23 @@ BEGIN
 			RAISE EXCEPTION '"%" is not at or below "%"', s.name, d.name
 				USING ERRCODE = 'DDN03';
 		END IF;
+		-- a record whose content goes is given a new content of the set
+		-- when there is one (an address that changed: one row, one change)
+		WITH gone AS (
+			SELECT id, row_number() OVER (ORDER BY id) AS k FROM records
+			WHERE domain_id = d.id AND name = s.name AND type = s.type
+			  AND content <> ALL (s.records)
+		), coming AS (
+			SELECT c, row_number() OVER (ORDER BY c) AS k
+			FROM unnest(s.records) AS c
+			WHERE NOT EXISTS (SELECT 1 FROM records r
+					  WHERE r.domain_id = d.id AND r.name = s.name
+					    AND r.type = s.type AND r.content = c)
+		)
+		UPDATE records r SET content = coming.c, ttl = s.ttl
+		FROM gone JOIN coming USING (k) WHERE r.id = gone.id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		changed := changed OR n > 0;
 		DELETE FROM records
 		WHERE domain_id = d.id AND name = s.name AND type = s.type
 		  AND content <> ALL (s.records);

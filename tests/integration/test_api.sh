@@ -538,6 +538,17 @@ expect "the same rrsets again: 200" 200 "" PUT /api/v1/domains/beta.dyn.test/rrs
 check "... changed: false" test "$(j 'd["changed"]')" = false
 check "... no audit row" test "$(sql "SELECT count(*) FROM audit_log")" = "$audit0"
 check "... no changes row" test "$(sql "SELECT count(*) FROM changes")" = "$changes0"
+# a changed address (the dynamic DNS case) is one UPDATE: the row keeps its id,
+# one changes row, one audit row
+a_id=$(sql "SELECT id FROM records WHERE name = 'beta.dyn.test.' AND type = 'A'")
+changes0=$(sql "SELECT count(*) FROM changes")
+expect "beta: the A address changes" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets \
+	'{"rrsets":[{"name":"beta.dyn.test","type":"A","ttl":300,"records":["192.0.2.24"]}]}'
+check "... the record is rewritten in place (same id)" \
+	test "$(sql "SELECT id || ' ' || content FROM records WHERE name = 'beta.dyn.test.' AND type = 'A'")" = "$a_id 192.0.2.24"
+check "... one changes row" test "$(sql "SELECT count(*) FROM changes")" = "$((changes0 + 1))"
+check "... one audit row" test "$(sql "SELECT count(*) FROM audit_log")" = "$((audit0 + 1))"
+check "dig: the changed address within 2 s" within 2 has beta.dyn.test A "300${S}IN${S}A${S}192.0.2.24"
 expect "rrsets: an A set gives way to a CNAME in one request" 200 "" PUT /api/v1/domains/beta.dyn.test/rrsets \
 	'{"rrsets":[{"name":"c.beta.dyn.test","type":"A","records":[]},{"name":"c.beta.dyn.test","type":"CNAME","records":["beta.dyn.test."]}]}'
 expect "rrsets: a name outside the domain: 400 invalid_name" 400 invalid_name PUT /api/v1/domains/beta.dyn.test/rrsets \
