@@ -315,6 +315,7 @@ DECLARE
 	s record;
 	n integer;
 	changed boolean := false;
+	inserted boolean := false; /* only then can the record limit be passed */
 	old jsonb;
 	new jsonb;
 BEGIN
@@ -369,13 +370,16 @@ BEGIN
 				    AND r.type = s.type AND r.content = c);
 		GET DIAGNOSTICS n = ROW_COUNT;
 		changed := changed OR n > 0;
+		inserted := inserted OR n > 0;
 	END LOOP;
 	IF NOT changed THEN
 		RETURN jsonb_build_object('changed', false, 'rrsets', old, 'changes', '[]'::jsonb);
 	END IF;
-	SELECT count(*) INTO n FROM records WHERE domain_id = d.id;
-	IF n > p_limit THEN
-		RAISE EXCEPTION 'limit of % records reached', p_limit USING ERRCODE = 'DDL01';
+	IF inserted THEN
+		SELECT count(*) INTO n FROM records WHERE domain_id = d.id;
+		IF n > p_limit THEN
+			RAISE EXCEPTION 'limit of % records reached', p_limit USING ERRCODE = 'DDL01';
+		END IF;
 	END IF;
 	new := api_rrsets_json(d.id, p_sets);
 	PERFORM api_audit(p_user, p_actor, p_addr, p_ua, 'rrsets.replace', d.name, old, new);
