@@ -33,6 +33,19 @@
 CREATE INDEX records_domain_name_type ON records (domain_id, name, type);
 DROP INDEX records_domain_id;
 
+-- records_check looks the zone and the domain up for every row written;
+-- an update that keeps the name, the zone, the domain and the type (a new
+-- address, a new TTL: what dynamic DNS clients send) cannot break what it
+-- checks, so the update trigger fires only when one of them changes.
+DROP TRIGGER records_check ON records;
+CREATE TRIGGER records_check BEFORE INSERT ON records
+	FOR EACH ROW EXECUTE FUNCTION records_check();
+CREATE TRIGGER records_check_update BEFORE UPDATE ON records
+	FOR EACH ROW
+	WHEN ((OLD.name, OLD.zone_id, OLD.domain_id, OLD.type)
+	      IS DISTINCT FROM (NEW.name, NEW.zone_id, NEW.domain_id, NEW.type))
+	EXECUTE FUNCTION records_check();
+
 -- RFC 3339 in UTC with milliseconds: "2026-11-27T09:40:00.123Z".
 CREATE FUNCTION api_time(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $$
