@@ -687,37 +687,16 @@ static void write_record(struct call *c, const struct rec_in *r, const char *id)
 	}
 }
 
-void h_record_create(struct call *c)
+/* Validates @o as a whole record and writes it (@id NULL: a new one). */
+static void validate_and_write(struct call *c, json_t *o, const char *id)
 {
-	struct rec_in *r;
+	struct rec_in *r = malloc(sizeof(*r));
 	const char *code;
 	char msg[300];
 
-	if (read_body(c, record_fields, 4) < 0)
-		return;
-	r = malloc(sizeof(*r));
 	if (!r)
 		return call_reply_error(c, 503, "unavailable", "out of memory");
-	if (valid_record(c->body, r, &code, msg, sizeof(msg)) < 0) {
-		free(r);
-		return call_reply_error(c, 400, code, "%s", msg);
-	}
-	write_record(c, r, NULL);
-	free(r);
-}
-
-void h_record_put(struct call *c)
-{
-	struct rec_in *r;
-	const char *code;
-	char msg[300], id[24];
-
-	if (param_id(c, id) < 0 || read_body(c, record_fields, 4) < 0)
-		return;
-	r = malloc(sizeof(*r));
-	if (!r)
-		return call_reply_error(c, 503, "unavailable", "out of memory");
-	if (valid_record(c->body, r, &code, msg, sizeof(msg)) < 0) {
+	if (valid_record(o, r, &code, msg, sizeof(msg)) < 0) {
 		free(r);
 		return call_reply_error(c, 400, code, "%s", msg);
 	}
@@ -725,13 +704,27 @@ void h_record_put(struct call *c)
 	free(r);
 }
 
+void h_record_create(struct call *c)
+{
+	if (read_body(c, record_fields, 4) < 0)
+		return;
+	validate_and_write(c, c->body, NULL);
+}
+
+void h_record_put(struct call *c)
+{
+	char id[24];
+
+	if (param_id(c, id) < 0 || read_body(c, record_fields, 4) < 0)
+		return;
+	validate_and_write(c, c->body, id);
+}
+
 /* PATCH: the record is read, the given fields merged, the result validated as a whole. */
 static void on_patch_current(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
-	struct rec_in *r;
-	const char *code;
-	char msg[300], id[24];
+	char id[24];
 	json_t *merged;
 
 	if (err)
@@ -749,20 +742,9 @@ static void on_patch_current(PGresult *res, const struct db_error *err, void *ar
 					"\"content\" is needed when \"type\" changes");
 	}
 	json_object_update(merged, c->body);
-	r = malloc(sizeof(*r));
-	if (!r) {
-		json_decref(merged);
-		return call_reply_error(c, 503, "unavailable", "out of memory");
-	}
-	if (valid_record(merged, r, &code, msg, sizeof(msg)) < 0) {
-		json_decref(merged);
-		free(r);
-		return call_reply_error(c, 400, code, "%s", msg);
-	}
-	json_decref(merged);
 	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 4));
-	write_record(c, r, id);
-	free(r);
+	validate_and_write(c, merged, id); /* may end @c; @merged is ours */
+	json_decref(merged);
 }
 
 void h_record_patch(struct call *c)
