@@ -62,7 +62,8 @@ struct mirror {
 	 * the mirror does not answer for them (the lookup asks Redis, which
 	 * already holds the new value), so that the purge notice that follows
 	 * the name notice cannot have PowerDNS cache the mirror's old answer
-	 * again. A few at a time; beyond MIRROR_PENDING_MAX the mirror resets.
+	 * again. A few at a time; beyond MIRROR_PENDING_MAX names the list is
+	 * given up and the mirror answers nothing until every fetch out is back.
 	 */
 	struct pending {
 		char name[DNSNAME_SIZE];
@@ -70,6 +71,8 @@ struct mirror {
 		unsigned n;
 	} * pend; /* owned */
 	size_t n_pend, cap_pend;
+	size_t name_fetches; /* CMD_NAME fetches out */
+	bool pend_overflow;  /* too many pending names: answer nothing until 0 fetches */
 	int64_t echo_ms, gen_ok_ms, retry_after_ms;
 };
 
@@ -101,6 +104,8 @@ static void clear(struct mirror *m)
 	}
 	m->count = m->bytes = 0;
 	m->n_pend = 0;
+	m->name_fetches = 0;
+	m->pend_overflow = false;
 }
 
 static struct pending *pend_find(struct mirror *m, const char *name, size_t len)
@@ -124,8 +129,11 @@ static int pend_add(struct mirror *m, const char *name)
 		size_t cap = m->cap_pend ? m->cap_pend * 2 : 16;
 		struct pending *np;
 
-		if (cap > MIRROR_PENDING_MAX)
-			return -ENOBUFS;
+		if (cap > MIRROR_PENDING_MAX) {
+			m->pend_overflow = true; /* see mirror_get */
+			m->n_pend = 0;
+			return 0;
+		}
 		np = realloc(m->pend, cap * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
@@ -145,6 +153,8 @@ static void pend_done(struct mirror *m, const char *key, size_t klen)
 	const char *n = memmem(key, klen, ":n:", 3);
 	struct pending *p;
 
+	if (m->name_fetches > 0 && --m->name_fetches == 0)
+		m->pend_overflow = false;
 	if (!n)
 		return;
 	n += 3;
@@ -583,8 +593,12 @@ void mirror_notice(struct mirror *m, const char *msg, size_t len)
 	lens[1] = strlen(REPLICA_GEN_KEY);
 	argv[2] = key;
 	lens[2] = (size_t)klen;
-	if (pend_add(m, name) < 0 || send_cmd(m, CMD_NAME, 3, argv, lens) < 0)
+	if ((m->pend_overflow ? 0 : pend_add(m, name)) < 0 ||
+	    send_cmd(m, CMD_NAME, 3, argv, lens) < 0) {
 		reset(m, "could not fetch a noticed name");
+		return;
+	}
+	m->name_fetches++;
 }
 
 /* ---- the tick ---------------------------------------------------------- */
@@ -704,7 +718,7 @@ enum mirror_answer mirror_get(struct mirror *m, const char *name, const char **r
 
 	if (!mirror_usable(m))
 		return MIRROR_UNKNOWN;
-	if (m->n_pend && pend_find(m, name, len))
+	if (m->pend_overflow || (m->n_pend && pend_find(m, name, len)))
 		return MIRROR_UNKNOWN; /* changed, new value on its way: ask Redis */
 	if ((e = find(m, name, len))) {
 		*ret_value = e->value;

@@ -360,6 +360,9 @@ static void after_checks(struct call *c)
 					"Bearer error=\"invalid_token\"");
 		return call_reply_error(c, 401, "invalid_token", "the token could not be verified");
 	}
+	if (c->remember && !c->limited)
+		tokens_put(c->api->tokens, c->tok, c->tok_len, &c->hit_claims,
+			   (long long)time(NULL), c->api->policy.skew_s);
 	if (!c->scope_ok) {
 		char h[160];
 
@@ -415,19 +418,26 @@ static void on_key(const struct jwt_key *key, uint64_t serial, enum jwt_reason r
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
 	if (c->hit && c->hit_serial == serial) {
-		metric_inc(c->api->token_hits); /* verified by this very key before */
+		/* verified by this very key before; the clock moved on since */
+		long long now = (long long)time(NULL), skew = c->api->policy.skew_s;
+
+		if (now > c->claims.exp + skew)
+			return auth_failed(c, JWT_EXPIRED);
+		if (c->claims.nbf && now + skew < c->claims.nbf)
+			return auth_failed(c, JWT_NOT_YET_VALID);
+		metric_inc(c->api->token_hits);
 	} else {
 		long long now = (long long)time(NULL);
-		struct token_hit th = { .key_serial = serial };
 
 		if (!c->token && jwt_parse(c->tok, c->tok_len, &c->token, &reason) < 0)
 			return auth_failed(c, reason);
 		reason = jwt_verify(c->token, key, &c->api->policy, now, &c->claims);
 		if (reason != JWT_OK)
 			return auth_failed(c, reason);
-		th.claims = c->claims;
-		snprintf(th.kid, sizeof(th.kid), "%s", c->kid);
-		tokens_put(c->api->tokens, c->tok, c->tok_len, &th, now, c->api->policy.skew_s);
+		/* remembered once the request passed its limits and the jti check */
+		c->remember = true;
+		c->hit_claims = (struct token_hit){ .claims = c->claims, .key_serial = serial };
+		snprintf(c->hit_claims.kid, sizeof(c->hit_claims.kid), "%s", c->kid);
 	}
 	errno = 0;
 	c->user_id = strtoll(c->claims.sub, &end, 10);

@@ -58,10 +58,11 @@ struct call {
 	const char *tok;             /* borrowed from the Authorization header */
 	size_t tok_len;
 	char kid[JWT_KID_MAX + 1];
-	bool hit;            /* the token was verified before ... */
-	uint64_t hit_serial; /* ... by this load of its key */
-	struct token_hit hit_claims;
-	struct jwt_token *token; /* owned; until verified */
+	bool hit;                    /* the token was verified before ... */
+	uint64_t hit_serial;         /* ... by this load of its key */
+	struct token_hit hit_claims; /* of the hit, or to remember */
+	bool remember;               /* verified now: remember it if the request passes */
+	struct jwt_token *token;     /* owned; until verified */
 	struct jwt_claims claims;
 	long long user_id;
 	char user_s[24]; /* user_id as text, for SQL parameters */

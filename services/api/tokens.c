@@ -19,6 +19,7 @@ struct entry {
 struct tokens {
 	struct entry *buckets[N_BUCKETS];
 	size_t n;
+	long long swept; /* when expired entries were last dropped */
 };
 
 struct tokens *tokens_create(void)
@@ -105,23 +106,36 @@ bool tokens_get(struct tokens *t, const char *tok, size_t len, long long now, lo
 void tokens_put(struct tokens *t, const char *tok, size_t len, const struct token_hit *hit,
 		long long now, long long skew_s)
 {
+	unsigned char d[32];
 	struct entry *e, **b;
 
-	if (t->n >= TOKENS_MAX)
-		sweep(t, now);
-	if (t->n >= TOKENS_MAX)
+	if (digest(tok, len, d) < 0)
 		return;
-	e = malloc(sizeof(*e));
-	if (!e)
-		return;
-	if (digest(tok, len, e->digest) < 0) {
-		free(e);
-		return;
+	b = bucket(t, d);
+	for (e = *b; e; e = e->next)
+		if (CRYPTO_memcmp(e->digest, d, sizeof(d)) == 0)
+			break;
+	if (!e) {
+		if (t->n >= TOKENS_MAX && t->swept != now) { /* at most once a second */
+			t->swept = now;
+			sweep(t, now);
+		}
+		if (t->n >= TOKENS_MAX) {
+			/* full of live tokens: the newest of this bucket makes room */
+			if (!*b)
+				return;
+			e = *b;
+			*b = e->next;
+			t->n--;
+		} else if (!(e = malloc(sizeof(*e)))) {
+			return;
+		}
+		memcpy(e->digest, d, sizeof(d));
+		e->next = *b;
+		*b = e;
+		t->n++;
 	}
+	/* a token verified again (its key was read again) replaces its entry */
 	e->until = hit->claims.exp + skew_s;
 	e->hit = *hit;
-	b = bucket(t, e->digest);
-	e->next = *b;
-	*b = e;
-	t->n++;
 }

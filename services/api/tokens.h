@@ -10,7 +10,10 @@
  *
  * Only digests are kept, compared in constant time. Bounded: at most
  * TOKENS_MAX entries, each until its exp + skew; when full, expired entries
- * are dropped, and if none are, new tokens are not kept.
+ * are dropped (at most once a second), and if none are, the new token
+ * takes the place of another in its bucket. Callers remember a token only
+ * once its request passed the limits and the jti check, so a flood of
+ * fresh tokens costs its sender budget before it can crowd others out.
  */
 
 #include "shared/jwt.h"
@@ -39,6 +42,6 @@ void tokens_destroy(struct tokens *t); /* NULL-safe */
 bool tokens_get(struct tokens *t, const char *tok, size_t len, long long now, long long skew_s,
 		struct token_hit *ret);
 
-/* Remembers a verified token. */
+/* Remembers a verified token (again: its entry is replaced). */
 void tokens_put(struct tokens *t, const char *tok, size_t len, const struct token_hit *hit,
 		long long now, long long skew_s);

@@ -91,14 +91,28 @@ START_TEST(test_bound)
 	ck_assert(tokens_get(t, "new", 3, NOW + 100, SKEW, &got));
 	ck_assert(tokens_get(t, "t1", 2, NOW + 100, SKEW, &got));
 	ck_assert(!tokens_get(t, "t0", 2, NOW + 100, SKEW, &got));
-	/* fill again with long-lived ones: once full, a newcomer is not kept */
+	/* fill again with long-lived ones: once full, a newcomer takes the place
+	 * of another token of its bucket */
 	for (int i = 0; i < TOKENS_MAX; i++) {
 		snprintf(tok, sizeof(tok), "u%d", i);
 		tokens_put(t, tok, strlen(tok), &longlived, NOW + 100, SKEW);
 	}
 	tokens_put(t, "late", 4, &longlived, NOW + 100, SKEW);
-	ck_assert(!tokens_get(t, "late", 4, NOW + 100, SKEW, &got));
-	ck_assert(tokens_get(t, "t1", 2, NOW + 100, SKEW, &got));
+	ck_assert(tokens_get(t, "late", 4, NOW + 100, SKEW, &got));
+	tokens_destroy(t);
+}
+END_TEST
+
+/* A token verified again (its key was read again) replaces its entry. */
+START_TEST(test_replace)
+{
+	struct tokens *t = tokens_create();
+	struct token_hit a = hit_for(NOW + 300, 0, 1), b = hit_for(NOW + 300, 0, 2), got;
+
+	tokens_put(t, "x.y.z", 5, &a, NOW, SKEW);
+	tokens_put(t, "x.y.z", 5, &b, NOW, SKEW);
+	ck_assert(tokens_get(t, "x.y.z", 5, NOW, SKEW, &got));
+	ck_assert_uint_eq(got.key_serial, 2);
 	tokens_destroy(t);
 }
 END_TEST
@@ -111,6 +125,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_get, 0, sizeof(tok_cases) / sizeof(tok_cases[0]));
 	tcase_add_test(tc, test_expired_dropped);
 	tcase_add_test(tc, test_bound);
+	tcase_add_test(tc, test_replace);
 	suite_add_tcase(s, tc);
 	return s;
 }
