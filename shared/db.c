@@ -379,6 +379,7 @@ struct request {
 	int n_params;
 	char *sql;     /* points into the same allocation */
 	char **params; /* points into the same allocation */
+	bool retried;  /* ran again after its prepared statement was refused */
 };
 
 TAILQ_HEAD(request_list, request);
@@ -863,21 +864,27 @@ static bool conn_step_done(struct db_conn *conn)
  * it again. When it was deallocated behind our back (26000), most likely by
  * DEALLOCATE ALL or DISCARD ALL, so were the others: every statement is
  * prepared again on its next use (a DEALLOCATE that finds nothing counts as
- * done). Either way this request keeps its error.
+ * done). Returns true in these two cases: the statement was refused before
+ * it ran, so running the request again is safe outside a transaction.
  */
-static void stmt_failed(struct db_conn *conn, int slot, const PGresult *res)
+static bool stmt_failed(struct db_conn *conn, int slot, const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	int i;
 
 	if (!state)
-		return;
-	if (strcmp(state, "0A000") == 0)
+		return false;
+	if (strcmp(state, "0A000") == 0) {
 		conn->stmts[slot].state = STMT_STALE;
-	else if (strcmp(state, "26000") == 0)
+		return true;
+	}
+	if (strcmp(state, "26000") == 0) {
 		for (i = 0; i < DB_PREPARED_MAX; i++)
 			if (conn->stmts[i].sql && conn->stmts[i].state == STMT_READY)
 				conn->stmts[i].state = STMT_STALE;
+		return true;
+	}
+	return false;
 }
 
 /* The running query (or the cancelled one) returned all its results. */
@@ -887,9 +894,12 @@ static void conn_query_done(struct db_conn *conn)
 	PGresult *res = conn->result;
 	struct db_error err;
 	int slot = conn->stmt;
+	bool again = false;
 
 	if (slot >= 0 && res && !result_ok(res))
-		stmt_failed(conn, slot, res);
+		again = stmt_failed(conn, slot, res) && req && req->kind == REQ_QUERY &&
+			!req->retried && !conn->leased &&
+			PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
 	conn->stmt = -1;
 	conn->running = NULL;
 	conn->result = NULL;
@@ -899,6 +909,13 @@ static void conn_query_done(struct db_conn *conn)
 		conn->running = req;
 		conn->result = res;
 		conn_broken_pq(conn);
+		return;
+	}
+	if (again) {
+		/* prepared again (DEALLOCATE, Parse) and run once more */
+		PQclear(res);
+		req->retried = true;
+		conn_start(conn, req);
 		return;
 	}
 	if (req) {

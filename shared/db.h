@@ -22,9 +22,11 @@
  * its session lasts (a reconnect starts empty); further texts run unnamed.
  * After DDL that changes the columns a statement returns, PostgreSQL refuses
  * to run it as prepared ("cached plan must not change result type", SQLSTATE
- * 0A000): that one request fails, and the next use of the text on that
- * connection prepares it again. Prepared statements need a session of their
- * own: not for a pooler in transaction mode in front of PostgreSQL.
+ * 0A000; or 26000 when the statement was dropped behind the pool's back):
+ * the text is prepared again and the request runs once more, unless it is
+ * part of a borrowed connection's sequence (a transaction), where that one
+ * request fails and the next use prepares the text again. Prepared statements need a session of
+ * their own: not for a pooler in transaction mode in front of PostgreSQL.
  *
  * Errors are returned as a negative errno and described in a struct db_error:
  *
