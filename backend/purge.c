@@ -27,15 +27,12 @@ struct flush {
 
 struct purge {
 	struct event_base *base;
-	struct lookup *lookup;       /* borrowed */
-	struct backend_stats *stats; /* borrowed */
-	struct redis_client *sub;    /* owned */
-	/* owned; [0] NULL: no API. Flushes go round them: evhttp sends one
-	 * request at a time on a connection, pdns serves connections at once */
-	struct evhttp_connection *http[PURGE_CONNECTIONS];
-	unsigned next_http;
-	char *host, *path, *key; /* owned */
-	struct flush *flushes;   /* owned list */
+	struct lookup *lookup;          /* borrowed */
+	struct backend_stats *stats;    /* borrowed */
+	struct redis_client *sub;       /* owned */
+	struct evhttp_connection *http; /* owned; NULL: no API */
+	char *host, *path, *key;        /* owned */
+	struct flush *flushes;          /* owned list */
 	unsigned n_flushes;
 	bool connected_once;
 	bool skip_logged;
@@ -129,8 +126,7 @@ static void flush_send(struct flush *f)
 	snprintf(uri, sizeof(uri), "%s/api/v1/servers/localhost/cache/flush?domain=%s", p->path,
 		 f->name);
 	/* on failure evhttp frees @req itself */
-	if (evhttp_make_request(p->http[p->next_http++ % PURGE_CONNECTIONS], req, EVHTTP_REQ_PUT,
-				uri) < 0)
+	if (evhttp_make_request(p->http, req, EVHTTP_REQ_PUT, uri) < 0)
 		goto fail;
 	return;
 fail:
@@ -144,7 +140,7 @@ static void flush_name(struct purge *p, const char *name)
 {
 	struct flush *f;
 
-	if (!p->http[0]) {
+	if (!p->http) {
 		if (!p->skip_logged)
 			log_info(NULL, "pdns_api_url or pdns_api_key not set: not flushing pdns "
 				       "caches on purge notices");
@@ -269,14 +265,11 @@ static int api_setup(struct purge *p, const char *url, const char *key)
 	/* no trailing slash: the API path is appended */
 	while (*p->path && p->path[strlen(p->path) - 1] == '/')
 		p->path[strlen(p->path) - 1] = '\0';
-	for (unsigned i = 0; i < PURGE_CONNECTIONS; i++) {
-		p->http[i] =
-			evhttp_connection_base_new(p->base, NULL, p->host, (unsigned short)port);
-		if (!p->http[i])
-			goto out;
-		evhttp_connection_set_timeout(p->http[i], PURGE_TIMEOUT_S);
-		evhttp_connection_set_retries(p->http[i], 0);
-	}
+	p->http = evhttp_connection_base_new(p->base, NULL, p->host, (unsigned short)port);
+	if (!p->http)
+		goto out;
+	evhttp_connection_set_timeout(p->http, PURGE_TIMEOUT_S);
+	evhttp_connection_set_retries(p->http, 0);
 	r = 0;
 out:
 	if (u)
@@ -343,9 +336,8 @@ void purge_destroy(struct purge *p)
 	if (!p)
 		return;
 	redis_client_destroy(p->sub);
-	for (unsigned i = 0; i < PURGE_CONNECTIONS; i++)
-		if (p->http[i]) /* drops queued requests without callbacks */
-			evhttp_connection_free(p->http[i]);
+	if (p->http)
+		evhttp_connection_free(p->http); /* drops queued requests without callbacks */
 	while (p->flushes)
 		flush_free(p->flushes);
 	free(p->host);

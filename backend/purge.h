@@ -25,7 +25,6 @@ struct purge;
 #define PURGE_INFLIGHT_MAX 1024
 #define PURGE_TIMEOUT_S    5
 #define PURGE_REFLUSH_MS   100
-#define PURGE_CONNECTIONS  4 /* to the pdns API, used in turn */
 
 struct purge_config {
 	const char *redis_url; /* borrowed: the pub/sub Redis (db1) */
