@@ -394,7 +394,13 @@ BEGIN
 			RAISE EXCEPTION 'limit of % records reached', p_limit USING ERRCODE = 'DDL01';
 		END IF;
 	END IF;
-	new := api_rrsets_json(d.id, p_sets);
+	-- the sets now hold exactly what was asked: no need to read them back
+	SELECT jsonb_agg(jsonb_build_object('name', e.v->>'name', 'type', e.v->>'type',
+			'ttl', (e.v->>'ttl')::integer,
+			'records', (SELECT coalesce(jsonb_agg(c ORDER BY c), '[]')
+				    FROM jsonb_array_elements_text(e.v->'records') AS c))
+		ORDER BY e.ord)
+	INTO new FROM jsonb_array_elements(p_sets) WITH ORDINALITY AS e(v, ord);
 	PERFORM api_audit(p_user, p_actor, p_addr, p_ua, 'rrsets.replace', d.name, old, new);
 	RETURN jsonb_build_object('changed', true, 'rrsets', new, 'changes', api_tx_changes());
 END
