@@ -91,12 +91,14 @@ BEGIN
 END
 $$;
 
--- The user must be active for every write; FOR KEY SHARE holds off a
--- concurrent disabling or deletion until the write commits.
+-- The user must be active for every write. No row lock: a lock would write
+-- the user's row on every request (and FOR KEY SHARE would not hold off a
+-- disabling anyway, a non-key update); a deletion cascades through the
+-- domain row, which the writes lock.
 CREATE FUNCTION api_check_user(p_user bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM 1 FROM users WHERE id = p_user AND status = 'active' FOR KEY SHARE;
+	PERFORM 1 FROM users WHERE id = p_user AND status = 'active';
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'user % does not exist or is disabled', p_user USING ERRCODE = 'DDU01';
 	END IF;
