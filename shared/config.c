@@ -480,6 +480,12 @@ static int load(const struct config_def *def, void *cfg, int argc, char **argv, 
 	if (r != 0)
 		goto out;
 
+	if (!def->args_usage && argi != argc) {
+		fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", def->prog,
+			argv[argi]);
+		r = -EINVAL;
+		goto out;
+	}
 	for (size_t i = 0; i < def->n_keys; i++) {
 		r = convert(def, &def->keys[i], cfg, t.val[i], &t.src[i]);
 		if (r < 0) {

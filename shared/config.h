@@ -71,7 +71,8 @@ struct config_def {
 /*
  * Fills @cfg from defaults, file, environment and @argv in that order.
  * Returns 0 when the program should run (*ret_argi is the index of the first
- * positional argument in @argv, or argc); 1 when --help or --version was
+ * positional argument in @argv, or argc; a program without args_usage takes
+ * none: one is an error, like a bad value); 1 when --help or --version was
  * printed (exit 0); -EINVAL after writing one line to stderr naming the key
  * and what is wrong (exit CONFIG_EXIT_INVALID). On failure @cfg holds
  * nothing that needs freeing.

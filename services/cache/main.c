@@ -148,12 +148,6 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	if (r < 0)
 		return CONFIG_EXIT_INVALID;
-	if (argi != argc) {
-		fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", def.prog,
-			argv[argi]);
-		config_free(&def, &app.cfg);
-		return CONFIG_EXIT_INVALID;
-	}
 	setup_log(&app.cfg);
 
 	metrics = metrics_registry_create();

@@ -389,6 +389,26 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/* A program without args_usage takes no positional argument: one is an error. */
+START_TEST(test_no_positional)
+{
+	struct config_def d = def;
+	struct tcfg cfg = { 0 };
+	char *argv[] = { "ddns-test", "--workers=3", "stray", NULL };
+	int argi = -1;
+
+	d.args_usage = NULL;
+	ck_assert_int_eq(config_load(&d, &cfg, 3, argv, &argi), -EINVAL);
+	ck_assert_int_eq(argi, -1);
+	ck_assert_ptr_null(cfg.listen);
+	ck_assert_str_eq(read_stderr(), "ddns-test: unexpected argument \"stray\" (see --help)\n");
+	/* without it, the flags alone are fine */
+	ck_assert_int_eq(config_load(&d, &cfg, 2, argv, &argi), 0);
+	ck_assert_int_eq(argi, 2);
+	config_free(&d, &cfg);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -397,6 +417,7 @@ Suite *make_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_precedence, 0, sizeof(prec_cases) / sizeof(prec_cases[0]));
 	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_no_positional);
 	tcase_add_loop_test(tc, test_bad_value, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_loop_test(tc, test_duration, 0,
 			    sizeof(duration_cases) / sizeof(duration_cases[0]));
