@@ -248,6 +248,14 @@ static void xadd(const char *name, long long zone_id)
 	freeReplyObject(rep);
 }
 
+/* Writes @sql, announces @name of zone @zone_id on the stream, and has @c apply it. */
+static void apply_change(struct cache *c, const char *sql, const char *name, long long zone_id)
+{
+	exec_ok(sql);
+	xadd(name, zone_id);
+	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+}
+
 static long long zone_serial(const char *zone)
 {
 	char key[REPLICA_KEY_SIZE], *info, *p;
@@ -918,62 +926,55 @@ START_TEST(purge_notices)
 	expect_notice(sub, "sub.dyn.test.");
 
 	/* a changed name that nothing points at: that name */
-	exec_ok("UPDATE records SET content = '192.0.2.49' WHERE name = 'a.b.c.dyn.test.'");
-	xadd("a.b.c.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET content = '192.0.2.49' WHERE name = 'a.b.c.dyn.test.'",
+		     "a.b.c.dyn.test.", 1);
 	expect_notice(sub, "a.b.c.dyn.test.");
 
 	/* the apex NS host: its address is additional data of the zone's answers,
 	 * so the zone (which covers the name) */
-	exec_ok("UPDATE records SET content = '192.0.2.50' WHERE name = 'ns1.dyn.test.'");
-	xadd("ns1.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET content = '192.0.2.50' WHERE name = 'ns1.dyn.test.'",
+		     "ns1.dyn.test.", 1);
 	expect_notice(sub, "dyn.test.");
 
 	/* a new name: the zone (NXDOMAIN answers cached elsewhere) */
-	exec_ok("INSERT INTO records (zone_id, name, type, content) "
-		"VALUES (1, 'fresh.dyn.test.', 'A', '192.0.2.51')");
-	xadd("fresh.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c,
+		     "INSERT INTO records (zone_id, name, type, content) "
+		     "VALUES (1, 'fresh.dyn.test.', 'A', '192.0.2.51')",
+		     "fresh.dyn.test.", 1);
 	expect_notice(sub, "dyn.test.");
 
 	/* a deleted name: the zone */
-	exec_ok("DELETE FROM records WHERE name = 'fresh.dyn.test.'");
-	xadd("fresh.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "DELETE FROM records WHERE name = 'fresh.dyn.test.'", "fresh.dyn.test.", 1);
 	expect_notice(sub, "dyn.test.");
 
 	/* a CNAME target change and a wildcard: the zone */
-	exec_ok("UPDATE records SET content = 'ns1.dyn.test.' WHERE name = 'x.sub.dyn.test.'");
-	xadd("x.sub.dyn.test.", 2);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c,
+		     "UPDATE records SET content = 'ns1.dyn.test.' WHERE name = 'x.sub.dyn.test.'",
+		     "x.sub.dyn.test.", 2);
 	expect_notice(sub, "sub.dyn.test.");
-	exec_ok("UPDATE records SET ttl = 120 WHERE name = '*.w.dyn.test.'");
-	xadd("*.w.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET ttl = 120 WHERE name = '*.w.dyn.test.'",
+		     "*.w.dyn.test.", 1);
 	expect_notice(sub, "dyn.test.");
 
 	/* nothing changed (a duplicate): no notice; the next one is the next change */
 	xadd("ns1.dyn.test.", 1);
 	ck_assert_int_eq(cache_follow(c, 500, false), 1);
-	exec_ok("UPDATE records SET content = '192.0.2.52' WHERE name = 'a.b.c.dyn.test.'");
-	xadd("a.b.c.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET content = '192.0.2.52' WHERE name = 'a.b.c.dyn.test.'",
+		     "a.b.c.dyn.test.", 1);
 	expect_notice(sub, "a.b.c.dyn.test.");
 
 	/* an SRV target (_sip._tcp -> h): the SRV record's zone, which covers h */
-	exec_ok("UPDATE records SET content = '192.0.2.55' WHERE name = 'h.dyn.test.' "
-		"AND type = 'A'");
-	xadd("h.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c,
+		     "UPDATE records SET content = '192.0.2.55' WHERE name = 'h.dyn.test.' "
+		     "AND type = 'A'",
+		     "h.dyn.test.", 1);
 	expect_notice(sub, "dyn.test.");
 
 	/* the target of a CNAME (x.sub -> ns1): the CNAME's zone, pdns caches the
 	 * chased answer under x.sub.dyn.test.; ns1 is also the apex NS host, whose
 	 * address rides along as additional data: its zone (which covers ns1) too */
-	exec_ok("UPDATE records SET content = '192.0.2.53' WHERE name = 'ns1.dyn.test.'");
-	xadd("ns1.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET content = '192.0.2.53' WHERE name = 'ns1.dyn.test.'",
+		     "ns1.dyn.test.", 1);
 	expect_notices(sub, "sub.dyn.test.", "dyn.test.");
 
 	/* an MX exchange whose address changes: the zone of the MX record */
@@ -988,9 +989,9 @@ START_TEST(purge_notices)
 	sub = redis_db(STREAM_DB, url, sizeof(url));
 	rep = redisCommand(sub, "SUBSCRIBE %s", REPLICA_PURGE_CHANNEL);
 	freeReplyObject(rep);
-	exec_ok("UPDATE records SET content = '192.0.2.61' WHERE name = 'mail.sub.dyn.test.'");
-	xadd("mail.sub.dyn.test.", 2);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c,
+		     "UPDATE records SET content = '192.0.2.61' WHERE name = 'mail.sub.dyn.test.'",
+		     "mail.sub.dyn.test.", 2);
 	expect_notices(sub, "mail.sub.dyn.test.", "mx.test.");
 
 	redisFree(sub);
@@ -1036,21 +1037,19 @@ START_TEST(name_notices)
 	expect_notice(sub, want);
 
 	/* a changed name: every name rewritten (it and its ancestors), after the write */
-	exec_ok("UPDATE records SET content = '192.0.2.60' WHERE name = 'ns1.dyn.test.'");
-	xadd("ns1.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "UPDATE records SET content = '192.0.2.60' WHERE name = 'ns1.dyn.test.'",
+		     "ns1.dyn.test.", 1);
 	ck_assert(messages_have(sub, 3, "ns1.dyn.test."));
 	assert_live_matches("ns1.dyn.test.");
 
 	/* a new name and a deleted one are announced too, also without a value change */
-	exec_ok("INSERT INTO records (zone_id, name, type, content) "
-		"VALUES (1, 'fresh2.dyn.test.', 'A', '192.0.2.61')");
-	xadd("fresh2.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c,
+		     "INSERT INTO records (zone_id, name, type, content) "
+		     "VALUES (1, 'fresh2.dyn.test.', 'A', '192.0.2.61')",
+		     "fresh2.dyn.test.", 1);
 	ck_assert(messages_have(sub, 3, "fresh2.dyn.test."));
-	exec_ok("DELETE FROM records WHERE name = 'fresh2.dyn.test.'");
-	xadd("fresh2.dyn.test.", 1);
-	ck_assert_int_eq(cache_follow(c, 500, false), 1);
+	apply_change(c, "DELETE FROM records WHERE name = 'fresh2.dyn.test.'", "fresh2.dyn.test.",
+		     1);
 	ck_assert(messages_have(sub, 3, "fresh2.dyn.test."));
 	ck_assert(!key_exists("fresh2.dyn.test."));
 	xadd("ns1.dyn.test.", 1);
