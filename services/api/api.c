@@ -54,7 +54,7 @@ void api_print_routes(FILE *out)
 
 /* ---- answers ------------------------------------------------------------ */
 
-static void call_free(struct call *c)
+void call_free(struct call *c)
 {
 	jwt_token_destroy(c->token);
 	json_decref(c->body);

@@ -75,9 +75,13 @@ struct call {
 	json_t *body;                  /* owned; parsed request body */
 	json_t *answer;                /* owned; what is sent once the XADDs are done */
 	int answer_status;
-	int xadds; /* XADDs still to complete */
+	const char *write_member; /* static: the member of a write's result answered */
+	const char *write_what;   /* static: what a write's 404 names ("record") */
+	int xadds;                /* XADDs still to complete */
 };
 
+/* Frees the call without answering (its request was answered elsewhere). */
+void call_free(struct call *c);
 /* Answers and frees the call. */
 void call_reply_json(struct call *c, int status, json_t *body /* stolen */);
 void call_reply_text(struct call *c, int status, const char *json_text);

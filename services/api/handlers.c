@@ -105,11 +105,7 @@ static int read_body(struct call *c, const struct field *f, size_t n)
 
 	r = http_request_json(c->req, &c->body);
 	if (r < 0) {
-		/* http_request_json answered and freed the request */
-		c->req = NULL;
-		jwt_token_destroy(c->token);
-		json_decref(c->body);
-		free(c);
+		call_free(c); /* http_request_json answered and freed the request */
 		return r;
 	}
 	if (check_fields(c->body, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
@@ -298,19 +294,15 @@ static void read_query(struct call *c, const char *sql, int n, const char *const
 
 /*
  * A write: the function's jsonb result; its "changes" go to the stream and
- * its member c->answer.member (none: the whole object) is the answer.
+ * its member c->write_member (none: the whole object) is the answer.
  */
 static void on_write(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
 	json_t *doc, *changes, *body = NULL;
-	char what[16];
 
-	if (err) {
-		snprintf(what, sizeof(what), "%s",
-			 json_string_value(json_object_get(c->answer, "what")));
-		return call_reply_db_error(c, err, what);
-	}
+	if (err)
+		return call_reply_db_error(c, err, c->write_what);
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	if (!doc) {
 		log_error(http_request_id(c->req), "unexpected result from the database");
@@ -318,13 +310,9 @@ static void on_write(PGresult *res, const struct db_error *err, void *arg)
 	}
 	changes = json_incref(json_object_get(doc, "changes"));
 	json_object_del(doc, "changes");
-	if (c->answer_status != 204) {
-		const char *m = json_string_value(json_object_get(c->answer, "member"));
-
-		body = m ? json_incref(json_object_get(doc, m)) : json_incref(doc);
-	}
-	json_decref(c->answer);
-	c->answer = NULL;
+	if (c->answer_status != 204)
+		body = c->write_member ? json_incref(json_object_get(doc, c->write_member))
+				       : json_incref(doc);
 	if (json_array_size(changes) > 0)
 		metric_inc(c->api->writes);
 	if (body && c->answer_status == 201) {
@@ -352,7 +340,8 @@ static void write_query(struct call *c, const char *sql, int n, const char *cons
 			int status, const char *member, const char *what)
 {
 	c->answer_status = status;
-	c->answer = json_pack("{s:s?, s:s}", "member", member, "what", what);
+	c->write_member = member;
+	c->write_what = what;
 	if (db_pool_query(c->api->pool, sql, n, params, -1, on_write, c) < 0)
 		call_reply_error(c, 503, "unavailable", "the service is busy, try again");
 }
