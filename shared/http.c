@@ -1415,3 +1415,89 @@ void http_signals_destroy(struct http_signals *sig)
 		event_free(sig->intr);
 	free(sig);
 }
+
+/* ---- JSON request bodies ------------------------------------------------ */
+
+static const char *type_word(json_type t)
+{
+	switch (t) {
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_OBJECT:
+		return "an object";
+	default:
+		return "a value";
+	}
+}
+
+/*
+ * Checks that @obj is an object with only the listed members, of the listed
+ * types, the required ones present. Returns 0, or writes the answer's code
+ * and message and returns -EINVAL.
+ */
+int http_json_fields_check(json_t *obj, const struct http_field *f, size_t n, const char *where,
+			   const char **ret_code, char *msg, size_t size)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj)) {
+		*ret_code = "invalid_field";
+		snprintf(msg, size, "%s must be a JSON object", where);
+		return -EINVAL;
+	}
+	json_object_foreach(obj, key, v)
+	{
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(f[i].name, key) == 0)
+				break;
+		if (i == n) {
+			*ret_code = "unknown_field";
+			snprintf(msg, size, "unknown field \"%.64s\" in %s", key, where);
+			return -EINVAL;
+		}
+		if (json_typeof(v) != f[i].type) {
+			*ret_code = "invalid_field";
+			snprintf(msg, size, "\"%s\" in %s must be %s", f[i].name, where,
+				 type_word(f[i].type));
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (f[i].required && !json_object_get(obj, f[i].name)) {
+			*ret_code = "invalid_field";
+			snprintf(msg, size, "\"%s\" is missing in %s", f[i].name, where);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* ---- who is asking ------------------------------------------------------- */
+
+void http_request_client_addr(const struct http_request *req, const struct netaddr_list *trusted,
+			      char out[INET6_ADDRSTRLEN])
+{
+	char xff[1024];
+
+	http_request_header_join(req, "X-Forwarded-For", xff, sizeof(xff));
+	if (netaddr_client(http_request_client(req), xff[0] ? xff : NULL, trusted, out) < 0)
+		snprintf(out, INET6_ADDRSTRLEN, "%s", http_request_client(req));
+}
+
+void http_request_user_agent(const struct http_request *req, char *out, size_t size)
+{
+	const char *in = http_request_header(req, "User-Agent");
+	size_t n = 0;
+
+	if (size == 0)
+		return;
+	for (; in && *in && n + 1 < size; in++)
+		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[n] = '\0';
+}

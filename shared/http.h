@@ -52,6 +52,9 @@
  *   database calls.
  */
 
+#include "shared/netaddr.h"
+
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -206,6 +209,15 @@ int http_request_header_join(const struct http_request *req, const char *name, c
 			     size_t size);
 /* "127.0.0.1", "::1". */
 const char *http_request_client(const struct http_request *req);
+/*
+ * The client's address into @out: the peer, or when the peer is one of
+ * @trusted (proxies), the rightmost address of X-Forwarded-For (all its
+ * lines joined) that is not trusted (see netaddr_client).
+ */
+void http_request_client_addr(const struct http_request *req, const struct netaddr_list *trusted,
+			      char out[INET6_ADDRSTRLEN]);
+/* The User-Agent (or "") as printable ASCII, other bytes as '?', cut to @size. */
+void http_request_user_agent(const struct http_request *req, char *out, size_t size);
 /* The request id (incoming X-Request-Id if valid, else 32 random hex digits). */
 const char *http_request_id(const struct http_request *req);
 /* The raw body and its length (at most max_body); "" and 0 when none. */
@@ -250,3 +262,19 @@ typedef void (*http_signal_fn)(int signo, void *arg);
 struct http_signals;
 struct http_signals *http_signals_create(struct event_base *base, http_signal_fn fn, void *arg);
 void http_signals_destroy(struct http_signals *sig); /* NULL-safe */
+
+/* A member a JSON request body may have (see http_json_fields_check). */
+struct http_field {
+	const char *name;
+	json_type type; /* JSON_INTEGER, JSON_STRING, JSON_ARRAY, JSON_OBJECT, ... */
+	bool required;
+};
+
+/*
+ * Checks that @obj is an object with only the listed members, of the listed
+ * types, the required ones present. Returns 0, or sets *ret_code
+ * ("invalid_field", "unknown_field") and a message naming @where ("the
+ * body") in @msg, and returns -EINVAL. Pure.
+ */
+int http_json_fields_check(json_t *obj, const struct http_field *f, size_t n, const char *where,
+			   const char **ret_code, char *msg, size_t size);

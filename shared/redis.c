@@ -1252,3 +1252,26 @@ int redis_client_subscribe(struct redis_client *c, const char *channel, redis_me
 		(void)send_subscribe(c, s);
 	return 0;
 }
+
+struct redis_client *redis_client_open(struct event_base *base, const char *url_s, const char *name,
+				       const struct redis_client_opts *opts)
+{
+	struct redis_url url;
+	const char *reason = NULL;
+	struct redis_client *c;
+	struct redis_client_opts o = { .name = name };
+
+	if (opts) {
+		o = *opts;
+		o.name = name;
+	}
+	if (redis_url_parse(url_s, &url, &reason) < 0) {
+		log_error(NULL, "invalid %s URL: %s", name, reason ? reason : "out of memory");
+		return NULL;
+	}
+	c = redis_client_create(base, &url, &o);
+	redis_url_finish(&url);
+	if (!c)
+		log_error(NULL, "could not create the %s client", name);
+	return c;
+}

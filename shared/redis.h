@@ -135,6 +135,14 @@ struct redis_client_opts {
  */
 struct redis_client *redis_client_create(struct event_base *base, const struct redis_url *url,
 					 const struct redis_client_opts *opts);
+
+/*
+ * The same from a URL in text, named @name (copied; overrides opts->name):
+ * for a daemon's startup. Logs why and returns NULL on an invalid URL or
+ * failure; the URL's password is never logged.
+ */
+struct redis_client *redis_client_open(struct event_base *base, const char *url, const char *name,
+				       const struct redis_client_opts *opts);
 /*
  * Completes every pending command (callback with NULL, "client destroyed")
  * exactly once, before it returns, and frees the client. NULL-safe. May be

@@ -472,16 +472,6 @@ static void lookup_key(struct call *c)
 	keys_lookup(c->api->keys, c->kid, on_key, c);
 }
 
-/* Copies @in (may be NULL) as printable ASCII, other bytes as '?', cut to fit. */
-static void copy_printable(char *out, size_t size, const char *in)
-{
-	size_t n = 0;
-
-	for (; in && *in && n + 1 < size; in++)
-		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-	out[n] = '\0';
-}
-
 static void on_request(struct http_request *req, void *arg)
 {
 	const struct route_arg *ra = arg;
@@ -489,7 +479,6 @@ static void on_request(struct http_request *req, void *arg)
 	struct call *c = calloc(1, sizeof(*c));
 	const char *auth, *tok;
 	enum jwt_reason reason;
-	char xff[1024];
 
 	if (!c) {
 		http_reply_error(req, 503, "unavailable", "out of memory");
@@ -498,11 +487,8 @@ static void on_request(struct http_request *req, void *arg)
 	c->api = api;
 	c->req = req;
 	c->ep = ra->ep;
-	http_request_header_join(req, "X-Forwarded-For", xff, sizeof(xff));
-	if (netaddr_client(http_request_client(req), xff[0] ? xff : NULL, &api->trusted, c->addr) <
-	    0)
-		snprintf(c->addr, sizeof(c->addr), "%s", http_request_client(req));
-	copy_printable(c->ua, sizeof(c->ua), http_request_header(req, "User-Agent"));
+	http_request_client_addr(req, &api->trusted, c->addr);
+	http_request_user_agent(req, c->ua, sizeof(c->ua));
 	if (!c->ep->auth)
 		return check_limits(c, false, run_handler);
 
@@ -558,30 +544,6 @@ static void on_events_connect(struct redis_client *rc, void *arg)
 	(void)rc;
 	if (api->keys)
 		keys_forget_all(api->keys);
-}
-
-static struct redis_client *client(struct event_base *base, const char *url_s, const char *name,
-				   const struct redis_client_opts *opts)
-{
-	struct redis_url url;
-	const char *reason = NULL;
-	struct redis_client *c;
-	struct redis_client_opts o = { .name = name };
-
-	if (opts) {
-		o = *opts;
-		o.name = name;
-	}
-
-	if (redis_url_parse(url_s, &url, &reason) < 0) {
-		log_error(NULL, "invalid %s URL: %s", name, reason ? reason : "out of memory");
-		return NULL;
-	}
-	c = redis_client_create(base, &url, &o);
-	redis_url_finish(&url);
-	if (!c)
-		log_error(NULL, "could not create the %s client", name);
-	return c;
 }
 
 static int load_platform_key(struct api *api)
@@ -663,12 +625,12 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 				      .n_conns = (unsigned)o->db_connections,
 				      .query_timeout_ms = o->db_timeout_ms };
 	api->pool = db_pool_create(base, &pc);
-	api->rl_redis = client(base, o->redis_ratelimit_url, "redis-ratelimit", NULL);
-	api->sess_redis = client(base, o->redis_session_url, "redis-session", NULL);
-	api->stream_redis = client(base, o->redis_stream_url, "redis-stream", NULL);
-	api->sub_redis =
-		client(base, o->redis_stream_url, "redis-events",
-		       &(struct redis_client_opts){ .on_connect = on_events_connect, .arg = api });
+	api->rl_redis = redis_client_open(base, o->redis_ratelimit_url, "redis-ratelimit", NULL);
+	api->sess_redis = redis_client_open(base, o->redis_session_url, "redis-session", NULL);
+	api->stream_redis = redis_client_open(base, o->redis_stream_url, "redis-stream", NULL);
+	api->sub_redis = redis_client_open(
+		base, o->redis_stream_url, "redis-events",
+		&(struct redis_client_opts){ .on_connect = on_events_connect, .arg = api });
 	if (!api->pool || !api->rl_redis || !api->sess_redis || !api->stream_redis ||
 	    !api->sub_redis)
 		goto fail;

@@ -30,74 +30,8 @@
 
 /* ---- input -------------------------------------------------------------- */
 
-struct field {
-	const char *name;
-	json_type type; /* JSON_INTEGER, JSON_STRING, JSON_ARRAY, JSON_OBJECT */
-	bool required;
-};
-
-static const char *type_word(json_type t)
-{
-	switch (t) {
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_OBJECT:
-		return "an object";
-	default:
-		return "a value";
-	}
-}
-
-/*
- * Checks that @obj is an object with only the listed members, of the listed
- * types, the required ones present. Returns 0, or writes the answer's code
- * and message and returns -EINVAL.
- */
-static int check_fields(json_t *obj, const struct field *f, size_t n, const char *where,
-			const char **ret_code, char *msg, size_t size)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(obj)) {
-		*ret_code = "invalid_field";
-		snprintf(msg, size, "%s must be a JSON object", where);
-		return -EINVAL;
-	}
-	json_object_foreach(obj, key, v)
-	{
-		size_t i;
-
-		for (i = 0; i < n; i++)
-			if (strcmp(f[i].name, key) == 0)
-				break;
-		if (i == n) {
-			*ret_code = "unknown_field";
-			snprintf(msg, size, "unknown field \"%.64s\" in %s", key, where);
-			return -EINVAL;
-		}
-		if (json_typeof(v) != f[i].type) {
-			*ret_code = "invalid_field";
-			snprintf(msg, size, "\"%s\" in %s must be %s", f[i].name, where,
-				 type_word(f[i].type));
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		if (f[i].required && !json_object_get(obj, f[i].name)) {
-			*ret_code = "invalid_field";
-			snprintf(msg, size, "\"%s\" is missing in %s", f[i].name, where);
-			return -EINVAL;
-		}
-	return 0;
-}
-
 /* Parses the body and checks its members; replies on failure. */
-static int read_body(struct call *c, const struct field *f, size_t n)
+static int read_body(struct call *c, const struct http_field *f, size_t n)
 {
 	const char *code;
 	char msg[200];
@@ -108,7 +42,7 @@ static int read_body(struct call *c, const struct field *f, size_t n)
 		call_free(c); /* http_request_json answered and freed the request */
 		return r;
 	}
-	if (check_fields(c->body, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
+	if (http_json_fields_check(c->body, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
 		call_reply_error(c, 400, code, "%s", msg);
 		return -EINVAL;
 	}
@@ -182,7 +116,7 @@ static int valid_content(enum rr_type type, const char *in, char *out, const cha
 	return 0;
 }
 
-static const struct field record_fields[] = {
+static const struct http_field record_fields[] = {
 	{ "name", JSON_STRING, true },
 	{ "type", JSON_STRING, true },
 	{ "content", JSON_STRING, true },
@@ -388,7 +322,7 @@ void h_domain_get(struct call *c)
 
 void h_domain_claim(struct call *c)
 {
-	static const struct field f[] = { { "name", JSON_STRING, true } };
+	static const struct http_field f[] = { { "name", JSON_STRING, true } };
 	char name[DNSNAME_SIZE], label[DNSNAME_LABEL_MAX + 1], quota[24];
 	const char *in, *reason = NULL;
 	const char *p[] = { c->user_s, name, quota, c->actor, c->addr, ua(c) };
@@ -465,8 +399,8 @@ void h_domain_history(struct call *c)
 
 void h_rrsets_put(struct call *c)
 {
-	static const struct field f[] = { { "rrsets", JSON_ARRAY, true } };
-	static const struct field sf[] = {
+	static const struct http_field f[] = { { "rrsets", JSON_ARRAY, true } };
+	static const struct http_field sf[] = {
 		{ "name", JSON_STRING, true },
 		{ "type", JSON_STRING, true },
 		{ "ttl", JSON_INTEGER, false },
@@ -494,7 +428,7 @@ void h_rrsets_put(struct call *c)
 		size_t j;
 
 		snprintf(where, sizeof(where), "rrsets[%zu]", i);
-		if (check_fields(s, sf, 4, where, &code, msg, sizeof(msg)) < 0 ||
+		if (http_json_fields_check(s, sf, 4, where, &code, msg, sizeof(msg)) < 0 ||
 		    valid_name(json_string_value(json_object_get(s, "name")), name, &code, msg,
 			       sizeof(msg)) < 0 ||
 		    valid_type(json_string_value(json_object_get(s, "type")), &type, &code, msg,
@@ -738,7 +672,7 @@ static void on_patch_current(PGresult *res, const struct db_error *err, void *ar
 
 void h_record_patch(struct call *c)
 {
-	static const struct field f[] = {
+	static const struct http_field f[] = {
 		{ "name", JSON_STRING, false },
 		{ "type", JSON_STRING, false },
 		{ "content", JSON_STRING, false },
@@ -786,7 +720,7 @@ static void on_revoked(redisReply *reply, const char *err, void *arg)
 
 void h_token_revoke(struct call *c)
 {
-	static const struct field f[] = {
+	static const struct http_field f[] = {
 		{ "jti", JSON_STRING, true },
 		{ "exp", JSON_INTEGER, true },
 	};
