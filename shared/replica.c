@@ -229,3 +229,28 @@ int replica_render_result(const PGresult *res, replica_name_fn fn, void *arg)
 	free(rrs);
 	return r < 0 ? r : 0;
 }
+
+size_t replica_announce(struct redis_client *rc, json_t *changes, redis_reply_fn cb, void *arg)
+{
+	size_t i, sent = 0;
+	json_t *ch;
+
+	json_array_foreach(changes, i, ch)
+	{
+		char id[24], zone[24];
+		const char *name = json_string_value(json_array_get(ch, 2));
+		const char *argv[] = {
+			"XADD", REPLICA_STREAM, "MAXLEN", "~",    "1000000", "*", "id",
+			id,     "zone_id",      zone,     "name", name
+		};
+
+		if (!name)
+			continue;
+		snprintf(id, sizeof(id), "%lld", json_integer_value(json_array_get(ch, 0)));
+		snprintf(zone, sizeof(zone), "%lld", json_integer_value(json_array_get(ch, 1)));
+		if (redis_client_commandv(rc, 250, cb, arg, sizeof(argv) / sizeof(argv[0]), argv,
+					  NULL) == 0)
+			sent++;
+	}
+	return sent;
+}

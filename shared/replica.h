@@ -32,6 +32,9 @@
  * the same value from the same data.
  */
 
+#include "shared/redis.h"
+
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,6 +60,19 @@
 #define REPLICA_KEY_SIZE 300
 
 /* Key names for generation @gen; return the length or -EMSGSIZE. */
+struct redis_client;
+
+/*
+ * Announces committed change-log rows: XADD of each [id, zone_id, name] of
+ * @changes (borrowed JSON array, as the write functions of 0006/0007 return)
+ * to REPLICA_STREAM on @rc (db1), capped at about a million entries. @cb runs
+ * once per entry sent (see redis_reply_fn). Returns how many were sent; the
+ * ones not sent (not connected, queue full) are not an error: ddns-cache
+ * reads every change from the change log anyway, the stream only makes it
+ * faster.
+ */
+size_t replica_announce(struct redis_client *rc, json_t *changes, redis_reply_fn cb, void *arg);
+
 int replica_name_key(long long gen, const char *name, char *buf, size_t size);
 int replica_zones_key(long long gen, char *buf, size_t size);
 int replica_meta_key(long long gen, char *buf, size_t size);

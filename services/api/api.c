@@ -166,36 +166,21 @@ static void on_xadd(redisReply *reply, const char *err, void *arg)
 
 void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t *body)
 {
-	size_t i;
-	json_t *ch;
+	size_t sent;
 
 	c->answer = body;
 	c->answer_status = status;
-	c->xadds = 1; /* held until every XADD is sent */
 	if (c->api->closing)
 		changes = NULL; /* the change log delivers them */
-	json_array_foreach(changes, i, ch)
-	{
-		char id[24], zone[24];
-		const char *name = json_string_value(json_array_get(ch, 2));
-		const char *argv[] = {
-			"XADD", REPLICA_STREAM, "MAXLEN", "~",    "1000000", "*", "id",
-			id,     "zone_id",      zone,     "name", name
-		};
-
-		if (!name)
-			continue;
-		snprintf(id, sizeof(id), "%lld", json_integer_value(json_array_get(ch, 0)));
-		snprintf(zone, sizeof(zone), "%lld", json_integer_value(json_array_get(ch, 1)));
-		c->xadds++;
-		if (redis_client_commandv(c->api->stream_redis, 250, on_xadd, c,
-					  sizeof(argv) / sizeof(argv[0]), argv, NULL) < 0) {
-			c->xadds--;
-			metric_inc(c->api->xadd_errors);
-			log_warn(http_request_id(c->req),
-				 "could not add a change to the stream: not connected (the "
-				 "change log delivers it)");
-		}
+	c->xadds = 1; /* held until every XADD is sent */
+	sent = replica_announce(c->api->stream_redis, changes, on_xadd, c);
+	c->xadds += (int)sent;
+	if (sent < json_array_size(changes)) {
+		metric_add(c->api->xadd_errors, json_array_size(changes) - sent);
+		log_warn(http_request_id(c->req),
+			 "could not add %zu changes to the stream: not connected (the change log "
+			 "delivers them)",
+			 json_array_size(changes) - sent);
 	}
 	if (--c->xadds == 0)
 		finish_publish(c);
