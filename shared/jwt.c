@@ -184,6 +184,71 @@ static int b64url_decode_json(const json_t *v, unsigned char **ret, size_t *ret_
 
 /* -- keys ---------------------------------------------------------------- */
 
+/*
+ * What can be wrong with a key. The checks below find a problem once; the
+ * table tells it as the loaders' reason (jwt_key_from_jwk, jwt_key_from_pem).
+ */
+enum problem {
+	P_ALG,
+	P_JWK_JSON,
+	P_JWK_PRIVATE,
+	P_PEM_PRIVATE,
+	P_KTY,
+	P_JWK_ALG,
+	P_JWK_USE,
+	P_RSA_FIELDS,
+	P_RSA_SMALL,
+	P_RSA_LARGE,
+	P_RSA_E,
+	P_EC_CURVE,
+	P_EC_FIELDS,
+	P_EC_POINT,
+	P_PEM,
+	P_PEM_TYPE,
+};
+
+static const struct {
+	const char *reason; /* the loaders' */
+} problems[] = {
+	[P_ALG] = { R_ALG },
+	[P_JWK_JSON] = { R_JWK_JSON },
+	[P_JWK_PRIVATE] = { R_PRIVATE },
+	[P_PEM_PRIVATE] = { R_PEM_PRIVATE },
+	[P_KTY] = { R_KTY },
+	[P_JWK_ALG] = { R_JWK_ALG },
+	[P_JWK_USE] = { R_JWK_USE },
+	[P_RSA_FIELDS] = { R_RSA_FIELDS },
+	[P_RSA_SMALL] = { R_RSA_SMALL },
+	[P_RSA_LARGE] = { R_RSA_LARGE },
+	[P_RSA_E] = { R_RSA_E },
+	[P_EC_CURVE] = { R_EC_CURVE },
+	[P_EC_FIELDS] = { R_EC_FIELDS },
+	[P_EC_POINT] = { R_EC_POINT },
+	[P_PEM] = { R_PEM },
+	[P_PEM_TYPE] = { R_PEM_TYPE },
+};
+
+/* Members only a private (or secret) JWK has. */
+static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi" };
+
+/*
+ * A public key's numbers once checked: RSA n and e without leading zero
+ * bytes, or the P-256 point's x and y, P256_BYTES each.
+ */
+struct pub {
+	enum jwt_alg alg;
+	unsigned char *a; /* owned: n or x */
+	unsigned char *b; /* owned: e or y */
+	size_t alen, blen;
+};
+
+static void pub_finish(struct pub *p)
+{
+	free(p->a);
+	free(p->b);
+	p->a = p->b = NULL;
+}
+
 void jwt_key_destroy(struct jwt_key *key)
 {
 	if (!key)
@@ -203,85 +268,51 @@ const char *jwt_key_owner(const struct jwt_key *key)
 	return key->owner;
 }
 
-static int key_new(enum jwt_alg alg, cjose_jwk_t *jwk /* stolen */, size_t sig_len,
-		   const char *owner_sub, struct jwt_key **ret_key)
+static void strip_zeros(unsigned char *s, size_t *len)
 {
-	struct jwt_key *key = calloc(1, sizeof(*key));
+	size_t z = 0;
 
-	if (!key)
-		goto fail;
-	if (owner_sub) {
-		key->owner = strdup(owner_sub);
-		if (!key->owner)
-			goto fail;
-	}
-	key->alg = alg;
-	key->jwk = jwk;
-	key->sig_len = sig_len;
-	*ret_key = key;
-	return 0;
-fail:
-	cjose_jwk_release(jwk);
-	free(key);
-	return -ENOMEM;
+	while (z < *len && s[z] == 0)
+		z++;
+	memmove(s, s + z, *len - z);
+	*len -= z;
 }
 
-/*
- * An RS256 key from its modulus and exponent (big-endian, leading zeros
- * allowed), after the size and exponent checks.
- */
-static int key_from_rsa(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen,
-			const char *owner_sub, struct jwt_key **ret_key, const char **ret_reason)
+/* Strips the leading zero bytes of n and e in @p, then checks the size and the exponent. */
+static int rsa_check(struct pub *p, enum problem *ret_problem)
 {
-	cjose_jwk_rsa_keyspec spec = { 0 };
-	cjose_jwk_t *jwk;
-	cjose_err err;
 	size_t bits;
-	uint64_t ev = 0;
+	uint64_t e = 0;
 
-	while (nlen > 0 && n[0] == 0) {
-		n++;
-		nlen--;
-	}
-	while (elen > 0 && e[0] == 0) {
-		e++;
-		elen--;
-	}
-	if (nlen == 0) {
-		*ret_reason = R_RSA_SMALL;
+	strip_zeros(p->a, &p->alen);
+	strip_zeros(p->b, &p->blen);
+	if (p->alen == 0) {
+		*ret_problem = P_RSA_SMALL;
 		return -EINVAL;
 	}
-	bits = (nlen - 1) * 8;
-	for (unsigned c = n[0]; c; c >>= 1)
+	bits = (p->alen - 1) * 8;
+	for (unsigned c = p->a[0]; c; c >>= 1)
 		bits++;
 	if (bits < RSA_BITS_MIN) {
-		*ret_reason = R_RSA_SMALL;
+		*ret_problem = P_RSA_SMALL;
 		return -EINVAL;
 	}
 	if (bits > RSA_BITS_MAX) {
-		*ret_reason = R_RSA_LARGE;
+		*ret_problem = P_RSA_LARGE;
 		return -EINVAL;
 	}
 	/* e = 1 would make every message its own signature. */
-	if (elen == 0 || elen > 8 || !(e[elen - 1] & 1)) {
-		*ret_reason = R_RSA_E;
+	if (p->blen == 0 || p->blen > 8 || !(p->b[p->blen - 1] & 1)) {
+		*ret_problem = P_RSA_E;
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < elen; i++)
-		ev = (ev << 8) | e[i];
-	if (ev < 3) {
-		*ret_reason = R_RSA_E;
+	for (size_t i = 0; i < p->blen; i++)
+		e = (e << 8) | p->b[i];
+	if (e < 3) {
+		*ret_problem = P_RSA_E;
 		return -EINVAL;
 	}
-
-	spec.n = (uint8_t *)n;
-	spec.nlen = nlen;
-	spec.e = (uint8_t *)e;
-	spec.elen = elen;
-	jwk = cjose_jwk_create_RSA_spec(&spec, &err);
-	if (!jwk)
-		return -ENOMEM;
-	return key_new(JWT_RS256, jwk, nlen, owner_sub, ret_key);
+	return 0;
 }
 
 /* Whether 32-byte @x, @y are a point on P-256, as OpenSSL decodes it. */
@@ -316,105 +347,70 @@ out:
 	return ok;
 }
 
-static int key_from_p256(const unsigned char *x, const unsigned char *y, const char *owner_sub,
-			 struct jwt_key **ret_key, const char **ret_reason)
+/*
+ * The checked public key of a JWK document for @alg. Returns 0 and fills
+ * @ret_pub (caller finishes it), -EINVAL and the problem, or -ENOMEM.
+ */
+static int pub_from_jwk(const json_t *doc, enum jwt_alg alg, struct pub *ret_pub,
+			enum problem *ret_problem)
 {
-	cjose_jwk_ec_keyspec spec = { 0 };
-	cjose_jwk_t *jwk;
-	cjose_err err;
-
-	if (!p256_point_valid(x, y)) {
-		*ret_reason = R_EC_POINT;
-		return -EINVAL;
-	}
-	spec.crv = CJOSE_JWK_EC_P_256;
-	spec.x = (uint8_t *)x;
-	spec.xlen = P256_BYTES;
-	spec.y = (uint8_t *)y;
-	spec.ylen = P256_BYTES;
-	jwk = cjose_jwk_create_EC_spec(&spec, &err);
-	if (!jwk)
-		return -ENOMEM;
-	return key_new(JWT_ES256, jwk, 2 * P256_BYTES, owner_sub, ret_key);
-}
-
-int jwt_key_from_jwk(const char *jwk_json, enum jwt_alg alg, const char *owner_sub,
-		     struct jwt_key **ret_key, const char **ret_reason)
-{
-	static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi" };
-	const char *reason = NULL;
-	unsigned char *a = NULL, *b = NULL;
-	size_t alen = 0, blen = 0;
-	const char *kty, *want_kty;
-	json_t *doc = NULL, *v;
+	enum problem problem = P_JWK_JSON;
+	struct pub p = { .alg = alg };
+	const char *kty;
+	json_t *v;
 	int r = -EINVAL;
 
-	if (alg != JWT_RS256 && alg != JWT_ES256) {
-		reason = R_ALG;
+	if (!json_is_object(doc))
 		goto out;
-	}
-	doc = jwk_json ? json_loads(jwk_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	if (!json_is_object(doc)) {
-		reason = R_JWK_JSON;
-		goto out;
-	}
+	problem = P_JWK_PRIVATE;
 	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
-		if (json_object_get(doc, private_members[i])) {
-			reason = R_PRIVATE;
+		if (json_object_get(doc, private_members[i]))
 			goto out;
-		}
 	}
+	problem = P_KTY;
 	kty = json_string_value(json_object_get(doc, "kty"));
-	want_kty = alg == JWT_RS256 ? "RSA" : "EC";
-	if (!kty || strcmp(kty, want_kty) != 0) {
-		reason = R_KTY;
+	if (!kty || strcmp(kty, alg == JWT_RS256 ? "RSA" : "EC") != 0)
 		goto out;
-	}
+	problem = P_JWK_ALG;
 	v = json_object_get(doc, "alg");
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg_name(alg)) != 0)) {
-		reason = R_JWK_ALG;
+	if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg_name(alg)) != 0))
 		goto out;
-	}
+	problem = P_JWK_USE;
 	v = json_object_get(doc, "use");
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0)) {
-		reason = R_JWK_USE;
+	if (v && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0))
 		goto out;
-	}
 
 	if (alg == JWT_RS256) {
-		r = b64url_decode_json(json_object_get(doc, "n"), &a, &alen);
+		problem = P_RSA_FIELDS;
+		r = b64url_decode_json(json_object_get(doc, "n"), &p.a, &p.alen);
 		if (r == 0)
-			r = b64url_decode_json(json_object_get(doc, "e"), &b, &blen);
-		if (r == -EINVAL)
-			reason = R_RSA_FIELDS;
-		if (r < 0)
+			r = b64url_decode_json(json_object_get(doc, "e"), &p.b, &p.blen);
+		if (r == 0)
+			r = rsa_check(&p, &problem);
+	} else {
+		problem = P_EC_CURVE;
+		v = json_object_get(doc, "crv");
+		if (!json_is_string(v) || strcmp(json_string_value(v), "P-256") != 0)
 			goto out;
-		r = key_from_rsa(a, alen, b, blen, owner_sub, ret_key, &reason);
-		goto out;
+		problem = P_EC_FIELDS;
+		r = b64url_decode_json(json_object_get(doc, "x"), &p.a, &p.alen);
+		if (r == 0)
+			r = b64url_decode_json(json_object_get(doc, "y"), &p.b, &p.blen);
+		if (r == 0 && (p.alen != P256_BYTES || p.blen != P256_BYTES))
+			r = -EINVAL;
+		if (r == 0 && !p256_point_valid(p.a, p.b)) {
+			problem = P_EC_POINT;
+			r = -EINVAL;
+		}
 	}
-
-	v = json_object_get(doc, "crv");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "P-256") != 0) {
-		reason = R_EC_CURVE;
-		r = -EINVAL;
-		goto out;
-	}
-	r = b64url_decode_json(json_object_get(doc, "x"), &a, &alen);
-	if (r == 0)
-		r = b64url_decode_json(json_object_get(doc, "y"), &b, &blen);
-	if (r == 0 && (alen != P256_BYTES || blen != P256_BYTES))
-		r = -EINVAL;
-	if (r == -EINVAL)
-		reason = R_EC_FIELDS;
 	if (r < 0)
 		goto out;
-	r = key_from_p256(a, b, owner_sub, ret_key, &reason);
+	*ret_pub = p;
+	p = (struct pub){ 0 }; /* ownership moved to the caller */
 out:
 	if (r == -EINVAL)
-		*ret_reason = reason;
-	free(a);
-	free(b);
-	json_decref(doc);
+		*ret_problem = problem;
+	pub_finish(&p);
 	return r;
 }
 
@@ -430,59 +426,123 @@ static unsigned char *bn_bytes(const BIGNUM *bn, size_t len)
 	return out;
 }
 
-static int pem_rsa(EVP_PKEY *pkey, const char *owner_sub, struct jwt_key **ret_key,
-		   const char **ret_reason)
+/*
+ * The checked public key of an OpenSSL key (public or private): RSA, or EC
+ * on P-256. Same returns as pub_from_jwk.
+ */
+static int pub_from_pkey(EVP_PKEY *pkey, struct pub *ret_pub, enum problem *ret_problem)
 {
-	BIGNUM *n = NULL, *e = NULL;
-	unsigned char *nb = NULL, *eb = NULL;
-	size_t nlen, elen;
-	int r = -ENOMEM;
+	enum problem problem = P_PEM_TYPE;
+	struct pub p = { 0 };
+	BIGNUM *a = NULL, *b = NULL;
+	char group[64];
+	int r = -EINVAL;
 
-	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
-		*ret_reason = R_PEM_TYPE;
-		r = -EINVAL;
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		p.alg = JWT_RS256;
+		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &a) ||
+		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &b))
+			goto out;
+		p.alen = (size_t)BN_num_bytes(a);
+		p.blen = (size_t)BN_num_bytes(b);
+	} else if (EVP_PKEY_is_a(pkey, "EC")) {
+		p.alg = JWT_ES256;
+		problem = P_EC_CURVE;
+		if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+						    sizeof(group), NULL) ||
+		    strcmp(group, "prime256v1") != 0)
+			goto out;
+		problem = P_EC_POINT;
+		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
+		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b) ||
+		    BN_num_bytes(a) > P256_BYTES || BN_num_bytes(b) > P256_BYTES)
+			goto out;
+		p.alen = p.blen = P256_BYTES;
+	} else {
 		goto out;
 	}
-	nlen = (size_t)BN_num_bytes(n);
-	elen = (size_t)BN_num_bytes(e);
-	nb = bn_bytes(n, nlen);
-	eb = bn_bytes(e, elen);
-	if (!nb || !eb)
+	r = -ENOMEM;
+	p.a = bn_bytes(a, p.alen);
+	p.b = bn_bytes(b, p.blen);
+	if (!p.a || !p.b)
 		goto out;
-	r = key_from_rsa(nb, nlen, eb, elen, owner_sub, ret_key, ret_reason);
+	r = p.alg == JWT_RS256 ? rsa_check(&p, &problem) : 0;
+	if (r == 0 && p.alg == JWT_ES256 && !p256_point_valid(p.a, p.b)) {
+		problem = P_EC_POINT;
+		r = -EINVAL;
+	}
+	if (r < 0)
+		goto out;
+	*ret_pub = p;
+	p = (struct pub){ 0 }; /* ownership moved to the caller */
 out:
-	free(nb);
-	free(eb);
-	BN_free(n);
-	BN_free(e);
+	if (r == -EINVAL)
+		*ret_problem = problem;
+	pub_finish(&p);
+	BN_free(a);
+	BN_free(b);
 	return r;
 }
 
-static int pem_ec(EVP_PKEY *pkey, const char *owner_sub, struct jwt_key **ret_key,
-		  const char **ret_reason)
+/* A verifying key for checked @p. Returns 0, or -ENOMEM. */
+static int key_from_pub(const struct pub *p, const char *owner_sub, struct jwt_key **ret_key)
 {
-	char group[64];
-	BIGNUM *x = NULL, *y = NULL;
-	unsigned char xb[P256_BYTES], yb[P256_BYTES];
+	struct jwt_key *key = calloc(1, sizeof(*key));
+	cjose_err err;
+
+	if (!key)
+		goto fail;
+	if (owner_sub) {
+		key->owner = strdup(owner_sub);
+		if (!key->owner)
+			goto fail;
+	}
+	if (p->alg == JWT_RS256) {
+		cjose_jwk_rsa_keyspec spec = {
+			.n = p->a, .nlen = p->alen, .e = p->b, .elen = p->blen
+		};
+
+		key->jwk = cjose_jwk_create_RSA_spec(&spec, &err);
+		key->sig_len = p->alen;
+	} else {
+		cjose_jwk_ec_keyspec spec = { .crv = CJOSE_JWK_EC_P_256,
+					      .x = p->a,
+					      .xlen = p->alen,
+					      .y = p->b,
+					      .ylen = p->blen };
+
+		key->jwk = cjose_jwk_create_EC_spec(&spec, &err);
+		key->sig_len = 2 * P256_BYTES;
+	}
+	if (!key->jwk)
+		goto fail;
+	key->alg = p->alg;
+	*ret_key = key;
+	return 0;
+fail:
+	jwt_key_destroy(key);
+	return -ENOMEM;
+}
+
+int jwt_key_from_jwk(const char *jwk_json, enum jwt_alg alg, const char *owner_sub,
+		     struct jwt_key **ret_key, const char **ret_reason)
+{
+	enum problem problem = P_ALG;
+	struct pub p = { 0 };
+	json_t *doc = NULL;
 	int r = -EINVAL;
 
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					    NULL) ||
-	    strcmp(group, "prime256v1") != 0) {
-		*ret_reason = R_EC_CURVE;
+	if (alg != JWT_RS256 && alg != JWT_ES256)
 		goto out;
-	}
-	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ||
-	    BN_bn2binpad(x, xb, sizeof(xb)) < 0 || BN_bn2binpad(y, yb, sizeof(yb)) < 0) {
-		*ret_reason = R_EC_POINT;
-		goto out;
-	}
-	r = key_from_p256(xb, yb, owner_sub, ret_key, ret_reason);
+	doc = jwk_json ? json_loads(jwk_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	r = pub_from_jwk(doc, alg, &p, &problem);
+	if (r == 0)
+		r = key_from_pub(&p, owner_sub, ret_key);
 out:
-	BN_free(x);
-	BN_free(y);
+	if (r == -EINVAL)
+		*ret_reason = problems[problem].reason;
+	pub_finish(&p);
+	json_decref(doc);
 	return r;
 }
 
@@ -490,16 +550,16 @@ int jwt_key_from_pem(const char *pem, size_t len, const char *owner_sub, struct 
 		     const char **ret_reason)
 {
 	static const char private_tag[] = "PRIVATE KEY-----";
+	enum problem problem = P_PEM;
+	struct pub p = { 0 };
 	EVP_PKEY *pkey = NULL;
 	BIO *bio = NULL;
 	int r = -EINVAL;
 
-	if (!pem || len == 0 || len > PEM_MAX) {
-		*ret_reason = R_PEM;
+	if (!pem || len == 0 || len > PEM_MAX)
 		goto out;
-	}
 	if (memmem(pem, len, private_tag, sizeof(private_tag) - 1)) {
-		*ret_reason = R_PEM_PRIVATE;
+		problem = P_PEM_PRIVATE;
 		goto out;
 	}
 	bio = BIO_new_mem_buf(pem, (int)len);
@@ -508,21 +568,19 @@ int jwt_key_from_pem(const char *pem, size_t len, const char *owner_sub, struct 
 		goto out;
 	}
 	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	if (!pkey) {
-		*ret_reason = R_PEM;
+	if (!pkey)
 		goto out;
-	}
-	if (EVP_PKEY_is_a(pkey, "RSA"))
-		r = pem_rsa(pkey, owner_sub, ret_key, ret_reason);
-	else if (EVP_PKEY_is_a(pkey, "EC"))
-		r = pem_ec(pkey, owner_sub, ret_key, ret_reason);
-	else
-		*ret_reason = R_PEM_TYPE;
+	r = pub_from_pkey(pkey, &p, &problem);
+	if (r == 0)
+		r = key_from_pub(&p, owner_sub, ret_key);
 out:
+	if (r == -EINVAL)
+		*ret_reason = problems[problem].reason;
 	/* Failed decodes leave errors queued; other OpenSSL users of this thread must not see them.
 	 */
 	if (r < 0)
 		ERR_clear_error();
+	pub_finish(&p);
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return r;
