@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@
 #define RSA_BITS_MAX 16384
 #define P256_BYTES   32
 #define PEM_MAX      65536
+/* Longest text jwt_key_import reads, and longest PEM armor label looked at. */
+#define IMPORT_MAX    16384
+#define PEM_LABEL_MAX 64
+#define PEM_BEGIN     "-----BEGIN "
+#define PEM_END       "-----END "
 
 /* Reasons for keys, as users see them. */
 #define R_ALG      "unsupported algorithm: use RS256 or ES256"
@@ -45,6 +51,58 @@
 #define R_PEM         "not a PEM public key (-----BEGIN PUBLIC KEY-----)"
 #define R_PEM_PRIVATE "private key given: configure the public key (openssl pkey -pubout)"
 #define R_PEM_TYPE    "unsupported key type: use RSA (2048 bits or more) or EC P-256"
+
+/* jwt_key_import's codes, and its reasons: what the user should do. */
+#define C_PRIVATE     "private_key"
+#define C_WEAK        "weak_key"
+#define C_UNSUPPORTED "unsupported_key"
+#define C_INVALID     "invalid_key"
+#define A_EMPTY       "no key given: upload a public key in PEM (-----BEGIN PUBLIC KEY-----) or as a JWK"
+#define A_TOO_LONG    "the key text is longer than 16 KiB: upload one public key and nothing else"
+#define A_FORMAT                                                                                   \
+	"not a public key: upload a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK (a JSON " \
+	"object)"
+#define A_SSH "an OpenSSH public key: convert it to PEM first (ssh-keygen -e -m PKCS8 -f key.pub)"
+#define A_JWK_JSON                                                                                 \
+	"the JWK is not one valid JSON object: check that it was copied whole, without duplicate " \
+	"members"
+#define A_JWK_SET "this is a JWK Set: upload one key, a single member of its \"keys\" array"
+#define A_JWK_PRIVATE                                                                          \
+	"this is a private key: keep it secret and upload only the public key (a JWK without " \
+	"\"d\", \"p\", \"q\", \"dp\", \"dq\", \"qi\", \"oth\" or \"k\")"
+#define A_PEM_PRIVATE                                                                    \
+	"this is a private key: keep it secret and upload only the public key (openssl " \
+	"pkey -pubout)"
+#define A_KTY_MISSING "the JWK has no \"kty\": it must be \"RSA\" or \"EC\""
+#define A_KTY         "unsupported key type: use RSA (2048 bits or more) or EC P-256"
+#define A_JWK_ALG                                                                                \
+	"the JWK's \"alg\" does not match its key: RS256 for an RSA key, ES256 for an EC P-256 " \
+	"key, or leave it out"
+#define A_JWK_USE    "the JWK's \"use\" must be \"sig\", or leave it out"
+#define A_RSA_FIELDS "the RSA JWK needs \"n\" and \"e\", in base64url without padding"
+#define A_RSA_SMALL                                                                             \
+	"RSA key shorter than 2048 bits: make a new key of 2048 bits or more (openssl genpkey " \
+	"-algorithm RSA -pkeyopt rsa_keygen_bits:3072)"
+#define A_RSA_LARGE "RSA key longer than 16384 bits: use a key of 2048 to 4096 bits"
+#define A_RSA_E                                                                                  \
+	"RSA public exponent must be odd and at least 3: make a new key (the usual exponent is " \
+	"65537)"
+#define A_EC_CURVE                                                                               \
+	"only the EC curve P-256 is supported: make a P-256 key (openssl genpkey -algorithm EC " \
+	"-pkeyopt ec_paramgen_curve:P-256) or use RSA"
+#define A_EC_NO_CRV "the EC JWK needs \"crv\": \"P-256\""
+#define A_EC_FIELDS "the EC JWK needs \"x\" and \"y\", 32 bytes each in base64url without padding"
+#define A_EC_POINT  "the EC public key is not a point on P-256: check that it was copied whole"
+#define A_PEM                                                                                    \
+	"not a valid PEM public key: check that the whole -----BEGIN PUBLIC KEY----- block was " \
+	"copied"
+#define A_PEM_EXTRA "another PEM block or text follows the key: upload exactly one public key"
+#define A_PEM_LABEL                                                                                \
+	"unsupported PEM block: upload a -----BEGIN PUBLIC KEY----- block (openssl pkey -pubout) " \
+	"or a JWK"
+#define A_CERT                                                                             \
+	"this is a certificate: upload its public key instead (openssl x509 -in cert.pem " \
+	"-pubkey -noout)"
 
 struct jwt_key {
 	enum jwt_alg alg;
@@ -159,6 +217,43 @@ static void b64url_decode(const char *s, size_t n, unsigned char *out)
 	}
 }
 
+/* Characters of the base64url of @n bytes, without padding. */
+static size_t b64url_encoded_len(size_t n)
+{
+	return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+/* @in[0..@n) as base64url without padding into @out: b64url_encoded_len(@n) + 1 bytes. */
+static void b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*out++ = alphabet[(acc >> bits) & 0x3f];
+		}
+	}
+	if (bits > 0)
+		*out++ = alphabet[(acc << (6 - bits)) & 0x3f];
+	*out = '\0';
+}
+
+/* The same into a new string (caller frees); NULL on allocation failure. */
+static char *b64url_encode_new(const unsigned char *in, size_t n)
+{
+	char *out = malloc(b64url_encoded_len(n) + 1);
+
+	if (out)
+		b64url_encode(in, n, out);
+	return out;
+}
+
 /* Strict decode of a JSON string holding base64url; caller frees *ret. */
 static int b64url_decode_json(const json_t *v, unsigned char **ret, size_t *ret_len)
 {
@@ -186,14 +281,23 @@ static int b64url_decode_json(const json_t *v, unsigned char **ret, size_t *ret_
 
 /*
  * What can be wrong with a key. The checks below find a problem once; the
- * table tells it as the loaders' reason (jwt_key_from_jwk, jwt_key_from_pem).
+ * table tells it two ways: as the loaders' reason (jwt_key_from_jwk,
+ * jwt_key_from_pem: for logs and configuration errors), and as
+ * jwt_key_import's code and advice to the user.
  */
 enum problem {
 	P_ALG,
+	P_EMPTY,
+	P_TOO_LONG,
+	P_FORMAT,
+	P_SSH,
 	P_JWK_JSON,
+	P_JWK_SET,
 	P_JWK_PRIVATE,
 	P_PEM_PRIVATE,
-	P_KTY,
+	P_KTY,         /* the loaders: not the kty of the alg asked for */
+	P_KTY_MISSING, /* no kty, or not a string */
+	P_KTY_OTHER,   /* OKP, oct, ... */
 	P_JWK_ALG,
 	P_JWK_USE,
 	P_RSA_FIELDS,
@@ -201,35 +305,52 @@ enum problem {
 	P_RSA_LARGE,
 	P_RSA_E,
 	P_EC_CURVE,
+	P_EC_NO_CRV,
 	P_EC_FIELDS,
 	P_EC_POINT,
 	P_PEM,
+	P_PEM_EXTRA,
+	P_PEM_LABEL,
 	P_PEM_TYPE,
+	P_CERT,
 };
 
 static const struct {
 	const char *reason; /* the loaders' */
+	const char *code;   /* jwt_key_import's */
+	const char *advice; /* jwt_key_import's reason */
 } problems[] = {
-	[P_ALG] = { R_ALG },
-	[P_JWK_JSON] = { R_JWK_JSON },
-	[P_JWK_PRIVATE] = { R_PRIVATE },
-	[P_PEM_PRIVATE] = { R_PEM_PRIVATE },
-	[P_KTY] = { R_KTY },
-	[P_JWK_ALG] = { R_JWK_ALG },
-	[P_JWK_USE] = { R_JWK_USE },
-	[P_RSA_FIELDS] = { R_RSA_FIELDS },
-	[P_RSA_SMALL] = { R_RSA_SMALL },
-	[P_RSA_LARGE] = { R_RSA_LARGE },
-	[P_RSA_E] = { R_RSA_E },
-	[P_EC_CURVE] = { R_EC_CURVE },
-	[P_EC_FIELDS] = { R_EC_FIELDS },
-	[P_EC_POINT] = { R_EC_POINT },
-	[P_PEM] = { R_PEM },
-	[P_PEM_TYPE] = { R_PEM_TYPE },
+	[P_ALG] = { R_ALG, C_INVALID, R_ALG },
+	[P_EMPTY] = { R_PEM, C_INVALID, A_EMPTY },
+	[P_TOO_LONG] = { R_PEM, C_INVALID, A_TOO_LONG },
+	[P_FORMAT] = { R_PEM, C_INVALID, A_FORMAT },
+	[P_SSH] = { R_PEM_TYPE, C_UNSUPPORTED, A_SSH },
+	[P_JWK_JSON] = { R_JWK_JSON, C_INVALID, A_JWK_JSON },
+	[P_JWK_SET] = { R_JWK_JSON, C_INVALID, A_JWK_SET },
+	[P_JWK_PRIVATE] = { R_PRIVATE, C_PRIVATE, A_JWK_PRIVATE },
+	[P_PEM_PRIVATE] = { R_PEM_PRIVATE, C_PRIVATE, A_PEM_PRIVATE },
+	[P_KTY] = { R_KTY, C_INVALID, R_KTY },
+	[P_KTY_MISSING] = { R_KTY, C_INVALID, A_KTY_MISSING },
+	[P_KTY_OTHER] = { R_KTY, C_UNSUPPORTED, A_KTY },
+	[P_JWK_ALG] = { R_JWK_ALG, C_INVALID, A_JWK_ALG },
+	[P_JWK_USE] = { R_JWK_USE, C_INVALID, A_JWK_USE },
+	[P_RSA_FIELDS] = { R_RSA_FIELDS, C_INVALID, A_RSA_FIELDS },
+	[P_RSA_SMALL] = { R_RSA_SMALL, C_WEAK, A_RSA_SMALL },
+	[P_RSA_LARGE] = { R_RSA_LARGE, C_UNSUPPORTED, A_RSA_LARGE },
+	[P_RSA_E] = { R_RSA_E, C_WEAK, A_RSA_E },
+	[P_EC_CURVE] = { R_EC_CURVE, C_UNSUPPORTED, A_EC_CURVE },
+	[P_EC_NO_CRV] = { R_EC_CURVE, C_INVALID, A_EC_NO_CRV },
+	[P_EC_FIELDS] = { R_EC_FIELDS, C_INVALID, A_EC_FIELDS },
+	[P_EC_POINT] = { R_EC_POINT, C_INVALID, A_EC_POINT },
+	[P_PEM] = { R_PEM, C_INVALID, A_PEM },
+	[P_PEM_EXTRA] = { R_PEM, C_INVALID, A_PEM_EXTRA },
+	[P_PEM_LABEL] = { R_PEM, C_UNSUPPORTED, A_PEM_LABEL },
+	[P_PEM_TYPE] = { R_PEM_TYPE, C_UNSUPPORTED, A_KTY },
+	[P_CERT] = { R_PEM, C_UNSUPPORTED, A_CERT },
 };
 
 /* Members only a private (or secret) JWK has. */
-static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi" };
+static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
 
 /*
  * A public key's numbers once checked: RSA n and e without leading zero
@@ -347,15 +468,106 @@ out:
 	return ok;
 }
 
+static bool private_member(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
+		if (strlen(private_members[i]) == len && memcmp(private_members[i], name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
- * The checked public key of a JWK document for @alg. Returns 0 and fills
- * @ret_pub (caller finishes it), -EINVAL and the problem, or -ENOMEM.
+ * Whether JSON text @s[0..@n) has an object member named like a private JWK
+ * member, at any depth, read without parsing: a string followed by ':'. This
+ * keeps jansson from copying private key material at all; names written with
+ * escapes get past it and are caught, and wiped, by jwk_private().
  */
-static int pub_from_jwk(const json_t *doc, enum jwt_alg alg, struct pub *ret_pub,
+static bool json_names_private(const char *s, size_t n)
+{
+	size_t i = 0, start, end;
+
+	while (i < n) {
+		if (s[i++] != '"')
+			continue;
+		start = i;
+		while (i < n && s[i] != '"')
+			i += s[i] == '\\' ? 2 : 1;
+		if (i >= n)
+			return false;
+		end = i++;
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+			i++;
+		if (i < n && s[i] == ':' && private_member(s + start, end - start))
+			return true;
+	}
+	return false;
+}
+
+/* Zeroes every string under @v, in place. */
+static void cleanse(json_t *v)
+{
+	const char *name;
+	json_t *m;
+	size_t i;
+
+	if (json_is_string(v)) {
+		/* jansson's own copy: writable, though handed out as const. */
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, name, m)
+		{
+			cleanse(m);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+		{
+			cleanse(m);
+		}
+	}
+}
+
+/*
+ * Whether the JWK object @doc, or a key of the JWK Set it is, has a private
+ * member; if so, every string in @doc is wiped.
+ */
+static bool jwk_private(json_t *doc)
+{
+	json_t *keys = json_object_get(doc, "keys"), *k;
+	const char *name;
+	json_t *m;
+	size_t i;
+	bool found = false;
+
+	json_object_foreach(doc, name, m)
+	{
+		found = found || private_member(name, strlen(name));
+	}
+	if (json_is_array(keys)) {
+		json_array_foreach(keys, i, k)
+		{
+			json_object_foreach(k, name, m)
+			{
+				found = found || private_member(name, strlen(name));
+			}
+		}
+	}
+	if (found)
+		cleanse(doc);
+	return found;
+}
+
+/*
+ * The checked public key of a JWK document, for @alg or, when @alg is 0, for
+ * the alg its kty implies (RSA: RS256, EC: ES256). Wipes a private key's
+ * strings in @doc. Returns 0 and fills @ret_pub (caller finishes it), -EINVAL
+ * and the problem, or -ENOMEM.
+ */
+static int pub_from_jwk(json_t *doc, enum jwt_alg alg, struct pub *ret_pub,
 			enum problem *ret_problem)
 {
 	enum problem problem = P_JWK_JSON;
-	struct pub p = { .alg = alg };
+	struct pub p = { 0 };
 	const char *kty;
 	json_t *v;
 	int r = -EINVAL;
@@ -363,24 +575,36 @@ static int pub_from_jwk(const json_t *doc, enum jwt_alg alg, struct pub *ret_pub
 	if (!json_is_object(doc))
 		goto out;
 	problem = P_JWK_PRIVATE;
-	for (size_t i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
-		if (json_object_get(doc, private_members[i]))
-			goto out;
-	}
-	problem = P_KTY;
-	kty = json_string_value(json_object_get(doc, "kty"));
-	if (!kty || strcmp(kty, alg == JWT_RS256 ? "RSA" : "EC") != 0)
+	if (jwk_private(doc))
+		goto out;
+	problem = P_JWK_SET;
+	v = json_object_get(doc, "kty");
+	if (!v && json_object_get(doc, "keys"))
+		goto out;
+	problem = P_KTY_MISSING;
+	kty = json_string_value(v);
+	if (!kty)
+		goto out;
+	p.alg = strcmp(kty, "RSA") == 0 ? JWT_RS256 : strcmp(kty, "EC") == 0 ? JWT_ES256 : 0;
+	problem = alg && p.alg != alg ? P_KTY : P_KTY_OTHER;
+	if (!p.alg || (alg && p.alg != alg))
+		goto out;
+	/* The curve first: a P-384 key with "alg": "ES384" is unsupported before it is odd. */
+	v = json_object_get(doc, "crv");
+	problem = json_is_string(v) ? P_EC_CURVE : P_EC_NO_CRV;
+	if (p.alg == JWT_ES256 &&
+	    (!json_is_string(v) || strcmp(json_string_value(v), "P-256") != 0))
 		goto out;
 	problem = P_JWK_ALG;
 	v = json_object_get(doc, "alg");
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg_name(alg)) != 0))
+	if (v && (!json_is_string(v) || strcmp(json_string_value(v), alg_name(p.alg)) != 0))
 		goto out;
 	problem = P_JWK_USE;
 	v = json_object_get(doc, "use");
 	if (v && (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0))
 		goto out;
 
-	if (alg == JWT_RS256) {
+	if (p.alg == JWT_RS256) {
 		problem = P_RSA_FIELDS;
 		r = b64url_decode_json(json_object_get(doc, "n"), &p.a, &p.alen);
 		if (r == 0)
@@ -388,10 +612,6 @@ static int pub_from_jwk(const json_t *doc, enum jwt_alg alg, struct pub *ret_pub
 		if (r == 0)
 			r = rsa_check(&p, &problem);
 	} else {
-		problem = P_EC_CURVE;
-		v = json_object_get(doc, "crv");
-		if (!json_is_string(v) || strcmp(json_string_value(v), "P-256") != 0)
-			goto out;
 		problem = P_EC_FIELDS;
 		r = b64url_decode_json(json_object_get(doc, "x"), &p.a, &p.alen);
 		if (r == 0)
@@ -411,6 +631,23 @@ out:
 	if (r == -EINVAL)
 		*ret_problem = problem;
 	pub_finish(&p);
+	return r;
+}
+
+/* pub_from_jwk on JWK text @s[0..@n), which need not be NUL-terminated. */
+static int pub_from_jwk_text(const char *s, size_t n, enum jwt_alg alg, struct pub *ret_pub,
+			     enum problem *ret_problem)
+{
+	json_t *doc;
+	int r;
+
+	if (json_names_private(s, n)) {
+		*ret_problem = P_JWK_PRIVATE;
+		return -EINVAL;
+	}
+	doc = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+	r = pub_from_jwk(doc, alg, ret_pub, ret_problem);
+	json_decref(doc);
 	return r;
 }
 
@@ -524,32 +761,79 @@ fail:
 	return -ENOMEM;
 }
 
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool all_space(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!is_space(s[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	return n >= plen && memcmp(s, prefix, plen) == 0;
+}
+
+/*
+ * Whether @text[0..@len) has a PEM armor line, "-----BEGIN <label>-----" or
+ * "-----END <label>-----", whose label has PRIVATE in it: PKCS#8 (plain or
+ * encrypted), RSA, EC, DSA, OpenSSH, PGP ... private keys.
+ */
+static bool pem_private(const char *text, size_t len)
+{
+	static const char *const armors[] = { PEM_BEGIN, PEM_END };
+	const char *end = text + len;
+
+	for (size_t a = 0; a < sizeof(armors) / sizeof(armors[0]); a++) {
+		size_t alen = strlen(armors[a]);
+		const char *p = text;
+
+		while ((p = memmem(p, (size_t)(end - p), armors[a], alen))) {
+			size_t n = 0;
+
+			p += alen;
+			while (p + n < end && n < PEM_LABEL_MAX && p[n] != '-' && p[n] != '\n')
+				n++;
+			if (memmem(p, n, "PRIVATE", 7))
+				return true;
+		}
+	}
+	return false;
+}
+
 int jwt_key_from_jwk(const char *jwk_json, enum jwt_alg alg, const char *owner_sub,
 		     struct jwt_key **ret_key, const char **ret_reason)
 {
 	enum problem problem = P_ALG;
 	struct pub p = { 0 };
-	json_t *doc = NULL;
 	int r = -EINVAL;
 
 	if (alg != JWT_RS256 && alg != JWT_ES256)
 		goto out;
-	doc = jwk_json ? json_loads(jwk_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	r = pub_from_jwk(doc, alg, &p, &problem);
+	problem = P_JWK_JSON;
+	if (!jwk_json)
+		goto out;
+	r = pub_from_jwk_text(jwk_json, strlen(jwk_json), alg, &p, &problem);
 	if (r == 0)
 		r = key_from_pub(&p, owner_sub, ret_key);
 out:
 	if (r == -EINVAL)
 		*ret_reason = problems[problem].reason;
 	pub_finish(&p);
-	json_decref(doc);
 	return r;
 }
 
 int jwt_key_from_pem(const char *pem, size_t len, const char *owner_sub, struct jwt_key **ret_key,
 		     const char **ret_reason)
 {
-	static const char private_tag[] = "PRIVATE KEY-----";
 	enum problem problem = P_PEM;
 	struct pub p = { 0 };
 	EVP_PKEY *pkey = NULL;
@@ -558,7 +842,7 @@ int jwt_key_from_pem(const char *pem, size_t len, const char *owner_sub, struct 
 
 	if (!pem || len == 0 || len > PEM_MAX)
 		goto out;
-	if (memmem(pem, len, private_tag, sizeof(private_tag) - 1)) {
+	if (pem_private(pem, len)) {
 		problem = P_PEM_PRIVATE;
 		goto out;
 	}
@@ -584,6 +868,183 @@ out:
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return r;
+}
+
+/* -- key import --------------------------------------------------------- */
+
+/*
+ * The checked public key of one PEM block, @s[0..@n) starting with
+ * "-----BEGIN ": SubjectPublicKeyInfo ("PUBLIC KEY") or PKCS#1 ("RSA PUBLIC
+ * KEY"), nothing but whitespace after it. Same returns as pub_from_jwk.
+ */
+static int pub_from_pem_text(const char *s, size_t n, struct pub *ret_pub,
+			     enum problem *ret_problem)
+{
+	const char *label = s + strlen(PEM_BEGIN), *end = s + n, *dashes, *rest;
+	enum problem problem = P_PEM;
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *d;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	long der_len = 0, rest_len;
+	size_t llen;
+	bool pkcs1;
+	int r = -EINVAL;
+
+	dashes = memmem(label, (size_t)(end - label), "-----", 5);
+	if (!dashes || memchr(label, '\n', (size_t)(dashes - label)))
+		goto out;
+	llen = (size_t)(dashes - label);
+	pkcs1 = llen == 14 && memcmp(label, "RSA PUBLIC KEY", 14) == 0;
+	if (memmem(label, llen, "CERTIFICATE", 11))
+		problem = P_CERT;
+	else if (!pkcs1 && !(llen == 10 && memcmp(label, "PUBLIC KEY", 10) == 0))
+		problem = P_PEM_LABEL;
+	else if (memmem(dashes, (size_t)(end - dashes), PEM_BEGIN, strlen(PEM_BEGIN)))
+		problem = P_PEM_EXTRA;
+	if (problem != P_PEM)
+		goto out;
+
+	bio = BIO_new_mem_buf(s, (int)n);
+	if (!bio) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Headers (Proc-Type, DEK-Info) belong to encrypted private keys only. */
+	if (!PEM_read_bio(bio, &name, &header, &der, &der_len) || header[0])
+		goto out;
+	rest_len = BIO_get_mem_data(bio, &rest);
+	if (rest_len > 0 && !all_space(rest, (size_t)rest_len)) {
+		problem = P_PEM_EXTRA;
+		goto out;
+	}
+	d = der;
+	pkey = pkcs1 ? d2i_PublicKey(EVP_PKEY_RSA, NULL, &d, der_len)
+		     : d2i_PUBKEY(NULL, &d, der_len);
+	if (!pkey || d != der + der_len)
+		goto out;
+	r = pub_from_pkey(pkey, ret_pub, &problem);
+out:
+	if (r == -EINVAL)
+		*ret_problem = problem;
+	EVP_PKEY_free(pkey);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return r;
+}
+
+/*
+ * The canonical public JWK of checked @p (new string, caller frees) and its
+ * RFC 7638 thumbprint. Returns 0, -ENOMEM or -EIO.
+ */
+static int pub_canonical(const struct pub *p, char **ret_jwk, char ret_kid[JWT_THUMBPRINT_LEN + 1])
+{
+	unsigned char digest[32];
+	char *a = b64url_encode_new(p->a, p->alen), *b = b64url_encode_new(p->b, p->blen);
+	char *jwk = NULL, *tp = NULL;
+	int r = -ENOMEM, n1, n2;
+
+	if (!a || !b)
+		goto out;
+	/* RFC 7638 3.2: the required members only, in lexicographic order, no whitespace. */
+	if (p->alg == JWT_RS256) {
+		n1 = asprintf(&tp, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", b, a);
+		n2 = asprintf(&jwk,
+			      "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\",\"alg\":\"RS256\","
+			      "\"use\":\"sig\"}",
+			      a, b);
+	} else {
+		n1 = asprintf(&tp, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+			      a, b);
+		n2 = asprintf(&jwk,
+			      "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\","
+			      "\"alg\":\"ES256\",\"use\":\"sig\"}",
+			      a, b);
+	}
+	/* asprintf leaves its pointer undefined on failure. */
+	if (n1 < 0)
+		tp = NULL;
+	if (n2 < 0)
+		jwk = NULL;
+	if (!tp || !jwk)
+		goto out;
+	r = -EIO;
+	if (!EVP_Digest(tp, (size_t)n1, digest, NULL, EVP_sha256(), NULL))
+		goto out;
+	b64url_encode(digest, sizeof(digest), ret_kid);
+	*ret_jwk = jwk;
+	jwk = NULL; /* ownership moved to the caller */
+	r = 0;
+out:
+	free(a);
+	free(b);
+	free(tp);
+	free(jwk);
+	return r;
+}
+
+int jwt_key_import(const char *text, size_t len, struct jwt_key_import *ret_key,
+		   const char **ret_code, const char **ret_reason)
+{
+	enum problem problem = P_EMPTY;
+	char kid[JWT_THUMBPRINT_LEN + 1];
+	struct pub p = { 0 };
+	char *jwk = NULL;
+	size_t i = 0;
+	int r = -EINVAL;
+
+	if (len > IMPORT_MAX) {
+		problem = P_TOO_LONG;
+		goto out;
+	}
+	if (!text)
+		goto out;
+	/* Before anything else reads or copies it. */
+	if (pem_private(text, len)) {
+		problem = P_PEM_PRIVATE;
+		goto out;
+	}
+	while (i < len && is_space(text[i]))
+		i++;
+	if (i == len)
+		goto out;
+	if (text[i] == '{' || text[i] == '[')
+		r = pub_from_jwk_text(text + i, len - i, 0, &p, &problem);
+	else if (starts_with(text + i, len - i, PEM_BEGIN))
+		r = pub_from_pem_text(text + i, len - i, &p, &problem);
+	else if (starts_with(text + i, len - i, "ssh-") ||
+		 starts_with(text + i, len - i, "ecdsa-sha2-"))
+		problem = P_SSH;
+	else
+		problem = P_FORMAT;
+	if (r < 0)
+		goto out;
+	r = pub_canonical(&p, &jwk, kid);
+	if (r < 0)
+		goto out;
+	ret_key->alg = p.alg;
+	memcpy(ret_key->kid, kid, sizeof(kid));
+	ret_key->public_jwk = jwk; /* ownership moved to the caller */
+out:
+	if (r == -EINVAL) {
+		*ret_code = problems[problem].code;
+		*ret_reason = problems[problem].advice;
+	}
+	if (r < 0)
+		ERR_clear_error();
+	pub_finish(&p);
+	return r;
+}
+
+void jwt_key_import_finish(struct jwt_key_import *key)
+{
+	if (!key)
+		return;
+	free(key->public_jwk);
+	key->public_jwk = NULL;
 }
 
 /* -- tokens -------------------------------------------------------------- */

@@ -86,9 +86,9 @@ struct jwt_key;
 
 /*
  * From a public JWK (JSON text) as stored in api_keys.public_jwk, for @alg.
- * Rejects private keys (any of d, p, q, dp, dq, qi present), RSA below 2048
- * bits (or above 16384, or with an exponent below 3 or even), EC curves other
- * than P-256 and points not on the curve, kty not matching @alg (RSA for
+ * Rejects private keys (any of d, p, q, dp, dq, qi, oth, k present), RSA
+ * below 2048 bits (or above 16384, or with an exponent below 3 or even), EC
+ * curves other than P-256 and points not on the curve, kty not matching @alg (RSA for
  * RS256, EC for ES256), "alg" or "use" members contradicting @alg or
  * signatures, and malformed input.
  * @owner_sub: the subject tokens verified with this key must carry (copied);
@@ -113,6 +113,52 @@ void jwt_key_destroy(struct jwt_key *key);
 enum jwt_alg jwt_key_alg(const struct jwt_key *key);
 /* The owner subject, or NULL for any; borrowed from @key. */
 const char *jwt_key_owner(const struct jwt_key *key);
+
+/* Characters of an RFC 7638 JWK thumbprint: SHA-256 in base64url. */
+#define JWT_THUMBPRINT_LEN 43
+
+/* What jwt_key_import found: the key to store. */
+struct jwt_key_import {
+	enum jwt_alg alg; /* JWT_RS256 for RSA, JWT_ES256 for EC P-256 */
+	char kid[JWT_THUMBPRINT_LEN +
+		 1];      /* RFC 7638 JWK thumbprint, SHA-256, base64url, 43 chars */
+	char *public_jwk; /* owned: canonical public JWK, compact JSON text */
+};
+
+/*
+ * A user's uploaded public key, for storing: @text[0..@len) (not
+ * NUL-terminated, at most 16 KiB) is a JWK (a JSON object) or one PEM block,
+ * SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----") or PKCS#1 ("-----BEGIN
+ * RSA PUBLIC KEY-----"), with whitespace around it and nothing else.
+ * Accepted: RSA of 2048 to 16384 bits with an odd exponent of at least 3
+ * (RS256), EC P-256 (ES256); a JWK's "alg", if present, must be that alg and
+ * its "use", if present, "sig"; other members (kid, ...) are dropped.
+ * The same key as JWK or PEM gives the same result: the canonical JWK
+ * {"kty":"RSA","n":..,"e":..,"alg":"RS256","use":"sig"} or
+ * {"kty":"EC","crv":"P-256","x":..,"y":..,"alg":"ES256","use":"sig"}
+ * (minimal n and e, x and y of 32 bytes), which jwt_key_from_jwk accepts, and
+ * its RFC 7638 thumbprint as kid.
+ * Returns 0 and fills @ret_key (caller calls jwt_key_import_finish); -EINVAL
+ * with a static code in @ret_code and a static, one-line reason telling the
+ * user what to do in @ret_reason; -ENOMEM; -EIO. The codes:
+ *   "private_key": a private or secret key: a JWK with any of d, p, q, dp,
+ *       dq, qi, oth, k (at any depth), or any PEM armor with PRIVATE in its
+ *       label, anywhere in @text; refused before the key is parsed, and what
+ *       the parser copied is wiped; nothing of it is kept or told;
+ *   "weak_key": RSA below 2048 bits, or an exponent below 3, even, or over
+ *       64 bits;
+ *   "unsupported_key": EC curves but P-256, Ed25519 and other key types, kty
+ *       "oct", RSA over 16384 bits, certificates, OpenSSH keys, other PEM
+ *       blocks;
+ *   "invalid_key": anything else: empty or too long, malformed JSON, JWK or
+ *       PEM, a JWK Set, missing members, not strict base64url, a point not on
+ *       the curve, an "alg" or "use" contradicting the key, trailing text.
+ * @ret_key, @ret_code and @ret_reason are untouched when not filled.
+ */
+int jwt_key_import(const char *text, size_t len, struct jwt_key_import *ret_key,
+		   const char **ret_code, const char **ret_reason);
+/* Frees @key's public_jwk (which may be NULL). NULL-safe. */
+void jwt_key_import_finish(struct jwt_key_import *key);
 
 /* A parsed, not yet verified token. */
 struct jwt_token;
