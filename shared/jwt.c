@@ -6,6 +6,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -1392,4 +1393,184 @@ out:
 	json_decref(claims);
 	cjose_jws_release(jws);
 	return reason;
+}
+
+/* -- signer -------------------------------------------------------------- */
+
+#define R_SIGNER_PEM                                                                               \
+	"not a PEM private key: give an unencrypted PKCS#8 (-----BEGIN PRIVATE KEY-----), RSA or " \
+	"EC private key"
+#define R_SIGNER_KID "kid must be 1 to 128 printable ASCII characters without spaces"
+
+struct jwt_signer {
+	enum jwt_alg alg;
+	EVP_PKEY *pkey;    /* owned: the private key */
+	char *header;      /* owned: base64url of {"alg":..,"kid":..,"typ":"JWT"} */
+	size_t header_len; /* strlen(header) */
+	size_t sig_len;    /* bytes of a signature: the modulus size, or 64 for ES256 */
+};
+
+/* An encrypted PEM is refused, rather than OpenSSL asking for its passphrase on a terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+void jwt_signer_destroy(struct jwt_signer *s)
+{
+	if (!s)
+		return;
+	EVP_PKEY_free(s->pkey);
+	free(s->header);
+	free(s);
+}
+
+enum jwt_alg jwt_signer_alg(const struct jwt_signer *s)
+{
+	return s->alg;
+}
+
+int jwt_signer_from_pem(const char *pem, size_t len, const char *kid,
+			struct jwt_signer **ret_signer, const char **ret_reason)
+{
+	const char *reason = R_SIGNER_KID;
+	enum problem problem = P_PEM_TYPE;
+	struct jwt_signer *s = NULL;
+	struct pub p = { 0 };
+	EVP_PKEY *pkey = NULL;
+	json_t *header = NULL;
+	char *header_json = NULL;
+	BIO *bio = NULL;
+	int r = -EINVAL;
+
+	if (!kid || kid[0] == '\0' || strlen(kid) > JWT_KID_MAX || !printable(kid, strlen(kid)))
+		goto out;
+	reason = R_SIGNER_PEM;
+	if (!pem || len == 0 || len > PEM_MAX)
+		goto out;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		r = -ENOMEM;
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (!pkey)
+		goto out;
+	/* The checks of a verifying key, on the public half. */
+	r = pub_from_pkey(pkey, &p, &problem);
+	if (r == -EINVAL)
+		reason = problems[problem].reason;
+	if (r < 0)
+		goto out;
+
+	r = -ENOMEM;
+	s = calloc(1, sizeof(*s));
+	header = json_pack("{s:s, s:s, s:s}", "alg", alg_name(p.alg), "kid", kid, "typ", "JWT");
+	header_json = header ? json_dumps(header, JSON_COMPACT) : NULL;
+	if (!s || !header_json)
+		goto out;
+	s->header = b64url_encode_new((const unsigned char *)header_json, strlen(header_json));
+	if (!s->header)
+		goto out;
+	s->header_len = strlen(s->header);
+	s->alg = p.alg;
+	s->sig_len = p.alg == JWT_RS256 ? p.alen : 2 * P256_BYTES;
+	s->pkey = pkey;
+	pkey = NULL;
+	*ret_signer = s;
+	s = NULL; /* ownership moved to the caller */
+	r = 0;
+out:
+	if (r == -EINVAL)
+		*ret_reason = reason;
+	if (r < 0)
+		ERR_clear_error();
+	jwt_signer_destroy(s);
+	pub_finish(&p);
+	free(header_json);
+	json_decref(header);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return r;
+}
+
+/* DER ECDSA-Sig-Value to the JWS form, R||S of P256_BYTES each. */
+static int ecdsa_raw(const unsigned char *der, size_t der_len, unsigned char *raw)
+{
+	const unsigned char *d = der;
+	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &d, (long)der_len);
+	int r = -EIO;
+
+	if (sig && BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, P256_BYTES) == P256_BYTES &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + P256_BYTES, P256_BYTES) == P256_BYTES)
+		r = 0;
+	ECDSA_SIG_free(sig);
+	return r;
+}
+
+int jwt_sign(const struct jwt_signer *s, const json_t *claims, char **ret_token)
+{
+	unsigned char raw[2 * P256_BYTES], *der = NULL;
+	const unsigned char *sig;
+	size_t payload_len, input_len, len, der_len = 0;
+	char *payload = NULL, *token = NULL;
+	EVP_MD_CTX *md = NULL;
+	int r = -EINVAL;
+
+	if (!json_is_object(claims))
+		goto out;
+	r = -ENOMEM;
+	payload = json_dumps(claims, JSON_COMPACT);
+	if (!payload)
+		goto out;
+	payload_len = strlen(payload);
+	input_len = s->header_len + 1 + b64url_encoded_len(payload_len);
+	len = input_len + 1 + b64url_encoded_len(s->sig_len);
+	/* jwt_parse would refuse it. */
+	if (len > JWT_TOKEN_MAX) {
+		r = -EINVAL;
+		goto out;
+	}
+	token = malloc(len + 1);
+	md = EVP_MD_CTX_new();
+	if (!token || !md)
+		goto out;
+	memcpy(token, s->header, s->header_len);
+	token[s->header_len] = '.';
+	b64url_encode((const unsigned char *)payload, payload_len, token + s->header_len + 1);
+
+	r = -EIO;
+	/* RSA keys default to PKCS#1 v1.5 padding: RS256. */
+	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->pkey) <= 0 ||
+	    EVP_DigestSign(md, NULL, &der_len, (const unsigned char *)token, input_len) <= 0)
+		goto out;
+	der = malloc(der_len);
+	if (!der) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (EVP_DigestSign(md, der, &der_len, (const unsigned char *)token, input_len) <= 0)
+		goto out;
+	if (s->alg == JWT_ES256) {
+		if (ecdsa_raw(der, der_len, raw) < 0)
+			goto out;
+		sig = raw;
+	} else {
+		if (der_len != s->sig_len)
+			goto out;
+		sig = der;
+	}
+	token[input_len] = '.';
+	b64url_encode(sig, s->sig_len, token + input_len + 1);
+	*ret_token = token;
+	token = NULL; /* ownership moved to the caller */
+	r = 0;
+out:
+	if (r < 0)
+		ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	free(der);
+	free(token);
+	free(payload);
+	return r;
 }

@@ -15,6 +15,12 @@
  * of them to one public answer. Reasons never contain token contents. This
  * module does no I/O and no logging; the time is passed in.
  *
+ * Also here, for the user service: jwt_key_import, which turns an uploaded
+ * public key (JWK or PEM) into the canonical JWK and kid that are stored, and
+ * refuses private, weak, unsupported and malformed keys with a code; and
+ * jwt_signer/jwt_sign, which sign the platform's own tokens (RS256 or ES256)
+ * with OpenSSL.
+ *
  * Rules beyond RFC 7519 / RFC 8725:
  *   - only RS256 and ES256; "none", HS* and anything else are refused at
  *     parse time, and the header alg must equal the key's alg;
@@ -26,6 +32,7 @@
  *     without spaces, since they end up in database keys, Redis keys and logs.
  */
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum jwt_alg {
@@ -216,3 +223,35 @@ enum jwt_reason jwt_verify(const struct jwt_token *t, const struct jwt_key *key,
 
 /* Bits of enum jwt_scope for a space-separated scope string; NULL gives 0. */
 unsigned jwt_scope_parse(const char *scope_str);
+
+/* The platform's signing key: a private key and the kid its tokens carry. */
+struct jwt_signer;
+
+/*
+ * A private key in PEM (PKCS#8 or traditional; EC P-256 -> ES256, RSA >= 2048
+ * -> RS256), with the kid put in the tokens' header.
+ * @pem[0..@len) (not NUL-terminated) is an unencrypted "PRIVATE KEY", "RSA
+ * PRIVATE KEY" or "EC PRIVATE KEY" block; its public half must pass the
+ * checks of jwt_key_from_pem (RSA of 2048 to 16384 bits with an odd exponent
+ * of at least 3, or EC P-256). @kid (copied) is 1..JWT_KID_MAX printable
+ * ASCII without spaces, as jwt_parse requires.
+ * Returns 0 and a new signer in @ret_signer (caller owns, jwt_signer_destroy);
+ * -EINVAL with a static reason in @ret_reason (never any of the key); -ENOMEM.
+ */
+int jwt_signer_from_pem(const char *pem, size_t len, const char *kid,
+			struct jwt_signer **ret_signer, const char **ret_reason);
+/* NULL-safe. */
+void jwt_signer_destroy(struct jwt_signer *s);
+enum jwt_alg jwt_signer_alg(const struct jwt_signer *s);
+
+/*
+ * A compact JWS: header {"alg":..,"kid":..,"typ":"JWT"}, payload @claims
+ * (borrowed JSON object) as compact JSON, signed with RSASSA-PKCS1-v1_5 or
+ * ECDSA over SHA-256 (ES256: the 64-byte R||S form). The claims are signed as
+ * given: nothing added, nothing checked. @s is only read, so several threads
+ * may sign with it at once.
+ * Returns 0 and a new NUL-terminated token in @ret_token (caller frees with
+ * free()); -EINVAL when @claims is not an object or the token would be longer
+ * than JWT_TOKEN_MAX; -ENOMEM; -EIO when OpenSSL fails.
+ */
+int jwt_sign(const struct jwt_signer *s, const json_t *claims, char **ret_token);
