@@ -15,6 +15,12 @@
  * of them to one public answer. Reasons never contain token contents. This
  * module does no I/O and no logging; the time is passed in.
  *
+ * Also here, for the user service: jwt_key_import, which turns an uploaded
+ * public key (JWK or PEM) into the canonical JWK and kid that are stored, and
+ * refuses private, weak, unsupported and malformed keys with a code; and
+ * jwt_signer/jwt_sign, which sign the platform's own tokens (RS256 or ES256)
+ * with OpenSSL.
+ *
  * Rules beyond RFC 7519 / RFC 8725:
  *   - only RS256 and ES256; "none", HS* and anything else are refused at
  *     parse time, and the header alg must equal the key's alg;
@@ -26,6 +32,7 @@
  *     without spaces, since they end up in database keys, Redis keys and logs.
  */
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum jwt_alg {
@@ -86,9 +93,9 @@ struct jwt_key;
 
 /*
  * From a public JWK (JSON text) as stored in api_keys.public_jwk, for @alg.
- * Rejects private keys (any of d, p, q, dp, dq, qi present), RSA below 2048
- * bits (or above 16384, or with an exponent below 3 or even), EC curves other
- * than P-256 and points not on the curve, kty not matching @alg (RSA for
+ * Rejects private keys (any of d, p, q, dp, dq, qi, oth, k present), RSA
+ * below 2048 bits (or above 16384, or with an exponent below 3 or even), EC
+ * curves other than P-256 and points not on the curve, kty not matching @alg (RSA for
  * RS256, EC for ES256), "alg" or "use" members contradicting @alg or
  * signatures, and malformed input.
  * @owner_sub: the subject tokens verified with this key must carry (copied);
@@ -113,6 +120,52 @@ void jwt_key_destroy(struct jwt_key *key);
 enum jwt_alg jwt_key_alg(const struct jwt_key *key);
 /* The owner subject, or NULL for any; borrowed from @key. */
 const char *jwt_key_owner(const struct jwt_key *key);
+
+/* Characters of an RFC 7638 JWK thumbprint: SHA-256 in base64url. */
+#define JWT_THUMBPRINT_LEN 43
+
+/* What jwt_key_import found: the key to store. */
+struct jwt_key_import {
+	enum jwt_alg alg; /* JWT_RS256 for RSA, JWT_ES256 for EC P-256 */
+	char kid[JWT_THUMBPRINT_LEN +
+		 1];      /* RFC 7638 JWK thumbprint, SHA-256, base64url, 43 chars */
+	char *public_jwk; /* owned: canonical public JWK, compact JSON text */
+};
+
+/*
+ * A user's uploaded public key, for storing: @text[0..@len) (not
+ * NUL-terminated, at most 16 KiB) is a JWK (a JSON object) or one PEM block,
+ * SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----") or PKCS#1 ("-----BEGIN
+ * RSA PUBLIC KEY-----"), with whitespace around it and nothing else.
+ * Accepted: RSA of 2048 to 16384 bits with an odd exponent of at least 3
+ * (RS256), EC P-256 (ES256); a JWK's "alg", if present, must be that alg and
+ * its "use", if present, "sig"; other members (kid, ...) are dropped.
+ * The same key as JWK or PEM gives the same result: the canonical JWK
+ * {"kty":"RSA","n":..,"e":..,"alg":"RS256","use":"sig"} or
+ * {"kty":"EC","crv":"P-256","x":..,"y":..,"alg":"ES256","use":"sig"}
+ * (minimal n and e, x and y of 32 bytes), which jwt_key_from_jwk accepts, and
+ * its RFC 7638 thumbprint as kid.
+ * Returns 0 and fills @ret_key (caller calls jwt_key_import_finish); -EINVAL
+ * with a static code in @ret_code and a static, one-line reason telling the
+ * user what to do in @ret_reason; -ENOMEM; -EIO. The codes:
+ *   "private_key": a private or secret key: a JWK with any of d, p, q, dp,
+ *       dq, qi, oth, k (at any depth), or any PEM armor with PRIVATE in its
+ *       label, anywhere in @text; refused before the key is parsed, and what
+ *       the parser copied is wiped; nothing of it is kept or told;
+ *   "weak_key": RSA below 2048 bits, or an exponent below 3, even, or over
+ *       64 bits;
+ *   "unsupported_key": EC curves but P-256, Ed25519 and other key types, kty
+ *       "oct", RSA over 16384 bits, certificates, OpenSSH keys, other PEM
+ *       blocks;
+ *   "invalid_key": anything else: empty or too long, malformed JSON, JWK or
+ *       PEM, a JWK Set, missing members, not strict base64url, a point not on
+ *       the curve, an "alg" or "use" contradicting the key, trailing text.
+ * @ret_key, @ret_code and @ret_reason are untouched when not filled.
+ */
+int jwt_key_import(const char *text, size_t len, struct jwt_key_import *ret_key,
+		   const char **ret_code, const char **ret_reason);
+/* Frees @key's public_jwk (which may be NULL). NULL-safe. */
+void jwt_key_import_finish(struct jwt_key_import *key);
 
 /* A parsed, not yet verified token. */
 struct jwt_token;
@@ -170,3 +223,35 @@ enum jwt_reason jwt_verify(const struct jwt_token *t, const struct jwt_key *key,
 
 /* Bits of enum jwt_scope for a space-separated scope string; NULL gives 0. */
 unsigned jwt_scope_parse(const char *scope_str);
+
+/* The platform's signing key: a private key and the kid its tokens carry. */
+struct jwt_signer;
+
+/*
+ * A private key in PEM (PKCS#8 or traditional; EC P-256 -> ES256, RSA >= 2048
+ * -> RS256), with the kid put in the tokens' header.
+ * @pem[0..@len) (not NUL-terminated) is an unencrypted "PRIVATE KEY", "RSA
+ * PRIVATE KEY" or "EC PRIVATE KEY" block; its public half must pass the
+ * checks of jwt_key_from_pem (RSA of 2048 to 16384 bits with an odd exponent
+ * of at least 3, or EC P-256). @kid (copied) is 1..JWT_KID_MAX printable
+ * ASCII without spaces, as jwt_parse requires.
+ * Returns 0 and a new signer in @ret_signer (caller owns, jwt_signer_destroy);
+ * -EINVAL with a static reason in @ret_reason (never any of the key); -ENOMEM.
+ */
+int jwt_signer_from_pem(const char *pem, size_t len, const char *kid,
+			struct jwt_signer **ret_signer, const char **ret_reason);
+/* NULL-safe. */
+void jwt_signer_destroy(struct jwt_signer *s);
+enum jwt_alg jwt_signer_alg(const struct jwt_signer *s);
+
+/*
+ * A compact JWS: header {"alg":..,"kid":..,"typ":"JWT"}, payload @claims
+ * (borrowed JSON object) as compact JSON, signed with RSASSA-PKCS1-v1_5 or
+ * ECDSA over SHA-256 (ES256: the 64-byte R||S form). The claims are signed as
+ * given: nothing added, nothing checked. @s is only read, so several threads
+ * may sign with it at once.
+ * Returns 0 and a new NUL-terminated token in @ret_token (caller frees with
+ * free()); -EINVAL when @claims is not an object or the token would be longer
+ * than JWT_TOKEN_MAX; -ENOMEM; -EIO when OpenSSL fails.
+ */
+int jwt_sign(const struct jwt_signer *s, const json_t *claims, char **ret_token);

@@ -4,8 +4,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,10 @@
 #define R_PEM         "not a PEM public key (-----BEGIN PUBLIC KEY-----)"
 #define R_PEM_PRIVATE "private key given: configure the public key (openssl pkey -pubout)"
 #define R_PEM_TYPE    "unsupported key type: use RSA (2048 bits or more) or EC P-256"
+#define R_SIGNER_PEM                                                                               \
+	"not a PEM private key: give an unencrypted PKCS#8 (-----BEGIN PRIVATE KEY-----), RSA or " \
+	"EC private key"
+#define R_SIGNER_KID "kid must be 1 to 128 printable ASCII characters without spaces"
 
 /* Keys made once per test program, in the unchecked fixture. */
 enum key_id {
@@ -735,6 +744,279 @@ out:
 }
 END_TEST
 
+/* The signer: private PEM in, tokens out that jwt_verify and OpenSSL alone accept. */
+enum signer_pem {
+	SP_PKCS8,  /* "BEGIN PRIVATE KEY" */
+	SP_TRAD,   /* "BEGIN RSA PRIVATE KEY", "BEGIN EC PRIVATE KEY" */
+	SP_ENC,    /* "BEGIN ENCRYPTED PRIVATE KEY" */
+	SP_PUBLIC, /* "BEGIN PUBLIC KEY" */
+	SP_TEXT,   /* text */
+};
+
+struct signer_case {
+	const char *name;
+	enum key_id key;
+	enum signer_pem form;
+	const char *text; /* SP_TEXT */
+	const char *kid;
+	const char *want; /* the reason; NULL: accepted */
+};
+
+static const struct signer_case signer_cases[] = {
+	{ "ES256 from PKCS#8", K_EC_A, SP_PKCS8, NULL, "platform-1", NULL },
+	{ "RS256 from PKCS#8", K_RSA_A, SP_PKCS8, NULL, "platform-1", NULL },
+	{ "ES256 from EC PRIVATE KEY", K_EC_A, SP_TRAD, NULL, "p2", NULL },
+	{ "RS256 from RSA PRIVATE KEY", K_RSA_A, SP_TRAD, NULL, "p2", NULL },
+	{ "kid with a quote and a backslash", K_EC_A, SP_PKCS8, NULL, "a\"b\\c", NULL },
+	{ "kid of 128 bytes", K_RSA_A, SP_PKCS8, NULL, KID_129 + sizeof(KID_129) - 1 - 128, NULL },
+	{ "kid of 129 bytes", K_RSA_A, SP_PKCS8, NULL, KID_129 + sizeof(KID_129) - 1 - 129,
+	  R_SIGNER_KID },
+	{ "empty kid", K_EC_A, SP_PKCS8, NULL, "", R_SIGNER_KID },
+	{ "no kid", K_EC_A, SP_PKCS8, NULL, NULL, R_SIGNER_KID },
+	{ "kid with a space", K_EC_A, SP_PKCS8, NULL, "a b", R_SIGNER_KID },
+	{ "EC P-384", K_EC_384, SP_PKCS8, NULL, "k", R_EC_CURVE },
+	{ "EC P-384 traditional", K_EC_384, SP_TRAD, NULL, "k", R_EC_CURVE },
+	{ "RSA 1024", K_RSA_1024, SP_PKCS8, NULL, "k", R_RSA_SMALL },
+	{ "Ed25519", K_ED25519, SP_PKCS8, NULL, "k", R_PEM_TYPE },
+	{ "EC public PEM", K_EC_A, SP_PUBLIC, NULL, "k", R_SIGNER_PEM },
+	{ "RSA public PEM", K_RSA_A, SP_PUBLIC, NULL, "k", R_SIGNER_PEM },
+	{ "encrypted PEM", K_EC_A, SP_ENC, NULL, "k", R_SIGNER_PEM },
+	{ "garbage", 0, SP_TEXT, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	  "k", R_SIGNER_PEM },
+	{ "empty", 0, SP_TEXT, "", "k", R_SIGNER_PEM },
+};
+
+static char *bio_string(BIO *bio)
+{
+	char *data, *out;
+	long len = BIO_get_mem_data(bio, &data);
+
+	out = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(out);
+	memcpy(out, data, (size_t)len);
+	out[len] = '\0';
+	return out;
+}
+
+static char *signer_pem(const struct signer_case *c)
+{
+	EVP_PKEY *key = pkeys[c->key];
+	OSSL_ENCODER_CTX *ctx;
+	BIO *bio;
+	char *out = NULL;
+
+	switch (c->form) {
+	case SP_PKCS8:
+		ck_assert_int_eq(jwtsign_private_pem(key, &out), 0);
+		return out;
+	case SP_PUBLIC:
+		ck_assert_int_eq(jwtsign_public_pem(key, &out), 0);
+		return out;
+	case SP_TEXT:
+		return strdup(c->text);
+	case SP_TRAD:
+	case SP_ENC:
+		break;
+	}
+	bio = BIO_new(BIO_s_mem());
+	ck_assert_ptr_nonnull(bio);
+	if (c->form == SP_ENC) {
+		ck_assert_int_eq(PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), NULL, 0,
+							       NULL, (void *)"correct horse"),
+				 1);
+	} else {
+		ctx = OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "PEM", "type-specific",
+						    NULL);
+		ck_assert_ptr_nonnull(ctx);
+		ck_assert_int_eq(OSSL_ENCODER_to_bio(ctx, bio), 1);
+		OSSL_ENCODER_CTX_free(ctx);
+	}
+	out = bio_string(bio);
+	BIO_free(bio);
+	ck_assert_ptr_nonnull(strstr(out, c->form == SP_ENC ? "BEGIN ENCRYPTED PRIVATE KEY"
+					  : EVP_PKEY_is_a(key, "RSA") ? "BEGIN RSA PRIVATE KEY"
+								      : "BEGIN EC PRIVATE KEY"));
+	return out;
+}
+
+/* Strict enough for tokens jwt_parse accepted: base64url to bytes (caller frees). */
+static unsigned char *b64url_bytes(const char *s, size_t n, size_t *ret_len)
+{
+	char *b64 = malloc(n + 4);
+	unsigned char *out = malloc(n + 4);
+	size_t pad = (4 - n % 4) % 4;
+	int len;
+
+	ck_assert_ptr_nonnull(b64);
+	ck_assert_ptr_nonnull(out);
+	for (size_t i = 0; i < n; i++)
+		b64[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	memset(b64 + n, '=', pad);
+	len = EVP_DecodeBlock(out, (unsigned char *)b64, (int)(n + pad));
+	ck_assert_int_ge(len, 0);
+	*ret_len = (size_t)len - pad;
+	free(b64);
+	return out;
+}
+
+/* Whether @key's public half verifies @token's signature, with OpenSSL alone. */
+static bool openssl_verifies(EVP_PKEY *key, const char *token)
+{
+	const char *dot = strrchr(token, '.');
+	unsigned char *sig, *der = NULL;
+	size_t sig_len;
+	int der_len = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok;
+
+	sig = b64url_bytes(dot + 1, strlen(dot + 1), &sig_len);
+	if (EVP_PKEY_is_a(key, "EC")) {
+		ECDSA_SIG *es = ECDSA_SIG_new();
+
+		/* JWS R||S: 64 bytes, not DER. */
+		ck_assert_uint_eq(sig_len, 64);
+		ck_assert_int_eq(
+			ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)),
+			1);
+		der_len = i2d_ECDSA_SIG(es, &der);
+		ck_assert_int_gt(der_len, 0);
+		ECDSA_SIG_free(es);
+	} else {
+		ck_assert_uint_eq(sig_len, (size_t)EVP_PKEY_get_size(key));
+	}
+	ck_assert_int_eq(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+	ok = EVP_DigestVerify(md, der ? der : sig, der ? (size_t)der_len : sig_len,
+			      (const unsigned char *)token, (size_t)(dot - token)) == 1;
+	ERR_clear_error();
+	OPENSSL_free(der);
+	free(sig);
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+START_TEST(test_signer)
+{
+	const struct signer_case *c = &signer_cases[_i];
+	const struct jwt_policy pol = { .audience = AUD, .skew_s = 30 };
+	struct jwt_signer *s = NULL, *sentinel = (struct jwt_signer *)&pol;
+	const char *reason = "untouched";
+	enum jwt_alg alg;
+	struct jwt_token *t = NULL;
+	struct jwt_claims claims;
+	enum jwt_reason why;
+	json_t *payload, *header = NULL, *got = NULL;
+	unsigned char *part;
+	size_t part_len;
+	char *pem = signer_pem(c), *token = NULL, *want_header = NULL;
+	const char *dot1, *dot2;
+	int r;
+
+	s = sentinel;
+	ERR_clear_error();
+	r = jwt_signer_from_pem(pem, strlen(pem), c->kid, &s, &reason);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	if (c->want) {
+		ck_assert_msg(r == -EINVAL, "%s: %d", c->name, r);
+		ck_assert_str_eq(reason, c->want);
+		ck_assert_ptr_eq(s, sentinel);
+		free(pem);
+		return;
+	}
+	ck_assert_msg(r == 0, "%s: %s", c->name, reason);
+	ck_assert_str_eq(reason, "untouched");
+	alg = EVP_PKEY_is_a(pkeys[c->key], "RSA") ? JWT_RS256 : JWT_ES256;
+	ck_assert_int_eq(jwt_signer_alg(s), alg);
+
+	payload = json_loads(P_OK, 0, NULL);
+	ck_assert_ptr_nonnull(payload);
+	ck_assert_int_eq(jwt_sign(s, payload, &token), 0);
+	ck_assert_uint_le(strlen(token), JWT_TOKEN_MAX);
+
+	/* The verifier of this module. */
+	ck_assert_int_eq(jwt_parse(token, strlen(token), &t, &why), 0);
+	ck_assert_str_eq(jwt_token_kid(t), c->kid);
+	ck_assert_int_eq(jwt_token_alg(t), alg);
+	ck_assert_int_eq(jwt_verify(t, vkeys[alg == JWT_RS256 ? V_RSA : V_EC], &pol, NOW, &claims),
+			 JWT_OK);
+	ck_assert_str_eq(claims.sub, SUB);
+	ck_assert_str_eq(claims.jti, "j-1");
+
+	/* OpenSSL alone: the header and payload as documented, the signature. */
+	dot1 = strchr(token, '.');
+	dot2 = strrchr(token, '.');
+	part = b64url_bytes(token, (size_t)(dot1 - token), &part_len);
+	header = json_pack("{s:s, s:s, s:s}", "alg", alg == JWT_RS256 ? "RS256" : "ES256", "kid",
+			   c->kid, "typ", "JWT");
+	want_header = json_dumps(header, JSON_COMPACT);
+	ck_assert_uint_eq(part_len, strlen(want_header));
+	ck_assert_mem_eq(part, want_header, part_len);
+	free(part);
+	part = b64url_bytes(dot1 + 1, (size_t)(dot2 - dot1 - 1), &part_len);
+	got = json_loadb((const char *)part, part_len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(json_equal(got, payload), 1);
+	free(want_header);
+	want_header = json_dumps(payload, JSON_COMPACT); /* the payload as compact JSON */
+	ck_assert_uint_eq(part_len, strlen(want_header));
+	ck_assert_mem_eq(part, want_header, part_len);
+	free(part);
+	ck_assert_int_eq(openssl_verifies(pkeys[c->key], token), 1);
+	/* ... and not for another key of the same kind. */
+	ck_assert_int_eq(openssl_verifies(pkeys[alg == JWT_RS256 ? K_RSA_B : K_EC_B], token), 0);
+
+	jwt_token_destroy(t);
+	json_decref(payload);
+	json_decref(header);
+	json_decref(got);
+	free(want_header);
+	free(token);
+	free(pem);
+	jwt_signer_destroy(s);
+}
+END_TEST
+
+/* What jwt_sign refuses, and what it leaves alone. */
+START_TEST(test_sign_refused)
+{
+	struct jwt_signer *s = NULL;
+	const char *reason = NULL;
+	char *pem = NULL, *token = NULL, *big;
+	json_t *claims;
+
+	ck_assert_int_eq(jwtsign_private_pem(pkeys[K_RSA_A], &pem), 0);
+	ck_assert_int_eq(jwt_signer_from_pem(pem, strlen(pem), "k", &s, &reason), 0);
+
+	claims = json_array();
+	ck_assert_int_eq(jwt_sign(s, claims, &token), -EINVAL);
+	json_decref(claims);
+	ck_assert_int_eq(jwt_sign(s, NULL, &token), -EINVAL);
+	ck_assert_ptr_null(token);
+
+	/* Just over what jwt_parse takes: refused; a little less: signed and parsed. */
+	big = malloc(JWT_TOKEN_MAX);
+	memset(big, 'x', JWT_TOKEN_MAX - 1);
+	big[JWT_TOKEN_MAX - 1] = '\0';
+	big[5900] = '\0';
+	claims = json_pack("{s:s}", "pad", big);
+	ck_assert_int_eq(jwt_sign(s, claims, &token), -EINVAL);
+	ck_assert_ptr_null(token);
+	json_decref(claims);
+	big[5900] = 'x';
+	big[5700] = '\0';
+	claims = json_pack("{s:s}", "pad", big);
+	ck_assert_int_eq(jwt_sign(s, claims, &token), 0);
+	ck_assert_uint_le(strlen(token), JWT_TOKEN_MAX);
+	ck_assert_int_eq(openssl_verifies(pkeys[K_RSA_A], token), 1);
+	json_decref(claims);
+	free(token);
+	free(big);
+
+	jwt_signer_destroy(s);
+	jwt_signer_destroy(NULL);
+	free(pem);
+}
+END_TEST
+
 START_TEST(test_reason_names)
 {
 	ck_assert_str_eq(jwt_reason_name(JWT_OK), "ok");
@@ -762,6 +1044,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_loop_test(tc, test_scope, 0, ARRAY_SIZE(scope_cases));
 	tcase_add_loop_test(tc, test_key, 0, ARRAY_SIZE(key_cases));
+	tcase_add_loop_test(tc, test_signer, 0, ARRAY_SIZE(signer_cases));
+	tcase_add_test(tc, test_sign_refused);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);
 	return s;
