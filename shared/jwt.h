@@ -124,6 +124,10 @@ const char *jwt_key_owner(const struct jwt_key *key);
 /* Characters of an RFC 7638 JWK thumbprint: SHA-256 in base64url. */
 #define JWT_THUMBPRINT_LEN 43
 
+/* Redis pub/sub channel (db1) on which the kid of a revoked key is published
+ * (ddns-user publishes, ddns-api drops the key from its cache). */
+#define JWT_KEYS_REVOKED_CHANNEL "keys:revoked"
+
 /* What jwt_key_import found: the key to store. */
 struct jwt_key_import {
 	enum jwt_alg alg; /* JWT_RS256 for RSA, JWT_ES256 for EC P-256 */

@@ -619,7 +619,7 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 	if (!api->pool || !api->rl_redis || !api->sess_redis || !api->stream_redis ||
 	    !api->sub_redis)
 		goto fail;
-	if (redis_client_subscribe(api->sub_redis, API_KEYS_REVOKED_CHANNEL, on_key_revoked, api) <
+	if (redis_client_subscribe(api->sub_redis, JWT_KEYS_REVOKED_CHANNEL, on_key_revoked, api) <
 	    0)
 		goto fail;
 	api->rl = ratelimit_create(api->rl_redis);

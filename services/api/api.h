@@ -52,8 +52,6 @@ struct api_options {
 	long long db_timeout_ms;
 };
 
-/* Redis pub/sub channel (db1) on which a revoked key's kid is published. */
-#define API_KEYS_REVOKED_CHANNEL "keys:revoked"
 /* Redis db3 key of a revoked token: jwt:revoked:<sub>:<jti>, until its exp. */
 #define API_REVOKED_PREFIX "jwt:revoked:"
 

@@ -197,12 +197,15 @@ static void hex_sha256(const char *in, size_t len, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
-/* The session cookie's value, if the request has a well-formed one. */
-static bool cookie_sid(struct http_request *req, char out[ACCOUNT_TOKEN_LEN + 1])
+/*
+ * The key part of the request's session: the hex SHA-256 of its cookie's
+ * bytes (as account_token_new hashed them), if it has a well-formed one.
+ */
+static bool cookie_session(struct http_request *req, char out[65])
 {
 	const char *h = http_request_header(req, "Cookie");
 	size_t nlen = strlen(USER_COOKIE);
-	unsigned char dummy[32];
+	unsigned char hash[32];
 
 	while (h && *h) {
 		size_t len;
@@ -210,9 +213,8 @@ static bool cookie_sid(struct http_request *req, char out[ACCOUNT_TOKEN_LEN + 1]
 		h += strspn(h, " ;");
 		len = strcspn(h, ";");
 		if (len == nlen + 1 + ACCOUNT_TOKEN_LEN && strncmp(h, USER_COOKIE "=", nlen + 1) == 0 &&
-		    account_token_hash(h + nlen + 1, ACCOUNT_TOKEN_LEN, dummy) == 0) {
-			memcpy(out, h + nlen + 1, ACCOUNT_TOKEN_LEN);
-			out[ACCOUNT_TOKEN_LEN] = '\0';
+		    account_token_hash(h + nlen + 1, ACCOUNT_TOKEN_LEN, hash) == 0) {
+			sodium_bin2hex(out, 65, hash, sizeof(hash));
 			return true;
 		}
 		h += len;
@@ -311,15 +313,11 @@ static void on_session_ended(redisReply *reply, const char *err, void *arg)
 void session_end(struct call *c, session_fn next)
 {
 	struct session_wait *w;
-	char sid[ACCOUNT_TOKEN_LEN + 1], key[80];
+	char key[80];
 
 	session_clear_cookie(c);
-	if (!c->sid_hash[0]) {
-		if (!cookie_sid(c->req, sid))
-			return next(c, 0);
-		hex_sha256(sid, ACCOUNT_TOKEN_LEN, c->sid_hash);
-		sodium_memzero(sid, sizeof(sid));
-	}
+	if (!c->sid_hash[0] && !cookie_session(c->req, c->sid_hash))
+		return next(c, 0);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return next(c, -ENOMEM);
@@ -371,9 +369,9 @@ static void on_limits(const struct ratelimit_result *res, int err, const char *r
 	next(c);
 }
 
-/* Adds a key under @rule unless its rate is 0 (unlimited). */
+/* Adds the key @prefix@what under a rule, unless @rate is 0 (unlimited). */
 static void add_key(struct ratelimit_rule *rules, char (*bufs)[320], const char **keys, size_t *n,
-		    long long rate, long long period_ms, long long burst, const char *fmt,
+		    long long rate, long long period_ms, long long burst, const char *prefix,
 		    const char *what)
 {
 	if (rate <= 0)
@@ -382,7 +380,7 @@ static void add_key(struct ratelimit_rule *rules, char (*bufs)[320], const char 
 					     .period_ms = period_ms,
 					     .burst = burst,
 					     .cost = 1 };
-	snprintf(bufs[*n], sizeof(bufs[*n]), fmt, what);
+	snprintf(bufs[*n], sizeof(bufs[*n]), "%s%s", prefix, what);
 	keys[*n] = bufs[*n];
 	(*n)++;
 }
@@ -401,23 +399,23 @@ void call_limits(struct call *c, step_fn next)
 		snprintf(a, sizeof(a), "%s", c->addr);
 	/* emails are hashed in keys: Redis holds no address book */
 	hex_sha256(c->email, strlen(c->email), emailh);
-	add_key(rules, bufs, keys, &n, o->addr_rate, 1000, o->addr_burst, "rl:u:a:%s", a);
+	add_key(rules, bufs, keys, &n, o->addr_rate, 1000, o->addr_burst, "rl:u:a:", a);
 	switch (c->ep->limit) {
 	case LIMIT_SIGNUP:
 		add_key(rules, bufs, keys, &n, o->signup_rate, hour, o->signup_burst,
-			"rl:u:signup:a:%s", a);
+			"rl:u:signup:a:", a);
 		break;
 	case LIMIT_LOGIN:
 		add_key(rules, bufs, keys, &n, o->login_addr_rate, hour, o->login_addr_burst,
-			"rl:u:login:a:%s", a);
+			"rl:u:login:a:", a);
 		add_key(rules, bufs, keys, &n, o->login_account_rate, hour, o->login_account_burst,
-			"rl:u:login:e:%s", emailh);
+			"rl:u:login:e:", emailh);
 		break;
 	case LIMIT_MAIL:
 		add_key(rules, bufs, keys, &n, o->mail_addr_rate, hour, o->mail_addr_burst,
-			"rl:u:mail:a:%s", a);
+			"rl:u:mail:a:", a);
 		add_key(rules, bufs, keys, &n, o->mail_email_rate, hour, o->mail_email_burst,
-			"rl:u:mail:e:%s", emailh);
+			"rl:u:mail:e:", emailh);
 		break;
 	case LIMIT_NONE:
 		break;
@@ -475,7 +473,7 @@ static void on_request(struct http_request *req, void *arg)
 	const struct route_arg *ra = arg;
 	struct user_service *u = ra->u;
 	struct call *c = calloc(1, sizeof(*c));
-	char sid[ACCOUNT_TOKEN_LEN + 1], key[80], idle[24];
+	char key[80], idle[24];
 	const char *csrf;
 
 	if (!c) {
@@ -498,10 +496,8 @@ static void on_request(struct http_request *req, void *arg)
 		return call_reply_error(c, 403, "csrf_required",
 					"this request needs the header " USER_CSRF_HEADER
 					" (any value): cross-site requests cannot send it");
-	if (!cookie_sid(req, sid))
+	if (!cookie_session(req, c->sid_hash))
 		return call_reply_error(c, 401, "unauthenticated", "log in first");
-	hex_sha256(sid, ACCOUNT_TOKEN_LEN, c->sid_hash);
-	sodium_memzero(sid, sizeof(sid));
 	snprintf(key, sizeof(key), USER_SESSION_PREFIX "%s", c->sid_hash);
 	snprintf(idle, sizeof(idle), "%lld", u->opts->session_idle_ms);
 	if (redis_client_command(u->sess_redis, 0, on_session, c, "EVAL %s 1 %s %s", lua_lookup,
