@@ -4,7 +4,7 @@ BUILDDIR ?= build
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test run up down status migrate-up bench bench-dns bench-api fmt lint docs \
+.PHONY: help deps build test run up down status migrate-up bench bench-dns bench-api bench-login fmt lint docs \
 	docker-up docker-down
 
 help: ## list the targets
@@ -36,12 +36,16 @@ status: ## show what of the local stack runs
 migrate-up: build ## apply pending schema migrations to the local stack's database
 	@scripts/stack.sh migrate
 
-bench: build ## run the benchmarks (tests/bench/) and print their figures, bench-dns included
+bench: build ## run the benchmarks (tests/bench/) and print their figures, bench-dns and bench-login included
 	@tests/bench/run $(BUILDDIR)
 	@tests/bench/dns.sh $(BUILDDIR)
+	@tests/bench/login.sh $(BUILDDIR)
 
 bench-dns: build ## dnsperf: PowerDNS + ddns-backend against pdns with gpgsql and lmdb
 	@tests/bench/dns.sh $(BUILDDIR)
+
+bench-login: build ## ddns-user on a private stack: login time for an unknown email vs a wrong password
+	@tests/bench/login.sh $(BUILDDIR)
 
 bench-api: build ## ddns-api on a private stack: authenticated writes/s, reads/s (wrk), API-to-DNS propagation latency
 	@tests/bench/api.sh $(BUILDDIR)
