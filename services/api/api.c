@@ -172,7 +172,7 @@ void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t 
 	c->answer_status = status;
 	if (c->api->closing)
 		changes = NULL; /* the change log delivers them */
-	c->xadds = 1; /* held until every XADD is sent */
+	c->xadds = 1;           /* held until every XADD is sent */
 	sent = replica_announce(c->api->stream_redis, changes, on_xadd, c);
 	c->xadds += (int)sent;
 	if (sent < json_array_size(changes)) {

@@ -340,7 +340,8 @@ static void on_login_session(struct call *c, int err)
 	if (call_closing(c))
 		return;
 	if (err < 0)
-		return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
 	metric_inc(c->u->logins);
 	log_info(http_request_id(c->req), "user %lld logged in", c->user_id);
 	call_reply_json(c, 201, json_pack("{s:O}", "user", c->answer));
@@ -478,8 +479,8 @@ static void check_own_password(struct call *c)
 {
 	const char *p[] = { c->user_s };
 
-	query(c, "SELECT email, password_hash FROM users WHERE id = $1 AND status = 'active'", 1,
-	      p, on_own_row);
+	query(c, "SELECT email, password_hash FROM users WHERE id = $1 AND status = 'active'", 1, p,
+	      on_own_row);
 }
 
 static void on_password_changed(PGresult *res, const struct db_error *err, void *arg)
@@ -654,12 +655,9 @@ void h_key_add(struct call *c)
 					reason ? reason : "the key could not be read");
 	snprintf(limit, sizeof(limit), "%lld", c->u->opts->key_limit);
 	{
-		const char *p[] = { c->user_s,
-				    key.kid,
-				    name,
-				    key.alg == JWT_RS256 ? "RS256" : "ES256",
-				    key.public_jwk,
-				    limit };
+		const char *p[] = { c->user_s,      key.kid,
+				    name,           key.alg == JWT_RS256 ? "RS256" : "ES256",
+				    key.public_jwk, limit };
 
 		query(c, "SELECT user_key_add($1, $2, $3, $4, $5::jsonb, $6)::text", 6, p,
 		      on_key_added);

@@ -37,8 +37,8 @@ struct user_config {
 
 #define KEY(k)     .key = #k, .offset = offsetof(struct user_config, k)
 #define DKEY(k, f) .key = #k, .offset = offsetof(struct user_config, f)
-#define INT(k, d, lo, hi, h)                                                        \
-	{                                                                           \
+#define INT(k, d, lo, hi, h)                                                          \
+	{                                                                             \
 		KEY(k), .type = CONFIG_INT, .def = d, .min = lo, .max = hi, .help = h \
 	}
 
@@ -76,7 +76,8 @@ static const struct config_key keys[] = {
 		  "over HTTPS)" },
 	{ DKEY(email_token_ttl, email_token_ttl_ms), .type = CONFIG_DURATION, .def = "24h",
 	  .min = 60000, .max = 604800000, .help = "how long a verification or reset link works" },
-	INT(pwhash_opslimit, "4", 1, 100, "argon2id passes (4 with 64 MiB: about 90 ms on one core of the reference machine)"),
+	INT(pwhash_opslimit, "4", 1, 100,
+	    "argon2id passes (4 with 64 MiB: about 90 ms on one core of the reference machine)"),
 	INT(pwhash_memlimit, "67108864", 8192, 4294967296LL, "argon2id memory in bytes"),
 	INT(hash_threads, "2", 1, 64, "threads that hash and verify passwords"),
 	INT(hash_queue, "64", 1, 100000,

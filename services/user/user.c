@@ -138,8 +138,13 @@ void user_job(struct user_service *u, const char *rid, const char *type, const c
 {
 	unsigned char rnd[16];
 	char id[33];
-	const char *argv[] = { "XADD", USER_JOBS_STREAM, "MAXLEN", "~",   "100000", "*",  "type",
-			       type,   "id",             id,       "to",  to,       "token", token };
+	const char *argv[] = { "XADD",   USER_JOBS_STREAM,
+			       "MAXLEN", "~",
+			       "100000", "*",
+			       "type",   type,
+			       "id",     id,
+			       "to",     to,
+			       "token",  token };
 	int argc = token ? 14 : 12;
 
 	randombytes_buf(rnd, sizeof(rnd));
@@ -212,7 +217,8 @@ static bool cookie_session(struct http_request *req, char out[65])
 
 		h += strspn(h, " ;");
 		len = strcspn(h, ";");
-		if (len == nlen + 1 + ACCOUNT_TOKEN_LEN && strncmp(h, USER_COOKIE "=", nlen + 1) == 0 &&
+		if (len == nlen + 1 + ACCOUNT_TOKEN_LEN &&
+		    strncmp(h, USER_COOKIE "=", nlen + 1) == 0 &&
 		    account_token_hash(h + nlen + 1, ACCOUNT_TOKEN_LEN, hash) == 0) {
 			sodium_bin2hex(out, 65, hash, sizeof(hash));
 			return true;
@@ -279,8 +285,8 @@ void session_create(struct call *c, session_fn next)
 	snprintf(idle, sizeof(idle), "%lld", o->session_idle_ms);
 	snprintf(life, sizeof(life), "%lld", o->session_lifetime_ms);
 	if (redis_client_command(c->u->sess_redis, 0, on_session_created, w,
-				 "EVAL %s 2 %s %s %s %s %s %s", lua_create, key, ukey, c->user_s, idle,
-				 life, c->sid_hash) < 0) {
+				 "EVAL %s 2 %s %s %s %s %s %s", lua_create, key, ukey, c->user_s,
+				 idle, life, c->sid_hash) < 0) {
 		free(w);
 		return next(c, -ENOTCONN);
 	}
@@ -376,10 +382,9 @@ static void add_key(struct ratelimit_rule *rules, char (*bufs)[320], const char 
 {
 	if (rate <= 0)
 		return;
-	rules[*n] = (struct ratelimit_rule){ .rate = rate,
-					     .period_ms = period_ms,
-					     .burst = burst,
-					     .cost = 1 };
+	rules[*n] = (struct ratelimit_rule){
+		.rate = rate, .period_ms = period_ms, .burst = burst, .cost = 1
+	};
 	snprintf(bufs[*n], sizeof(bufs[*n]), "%s%s", prefix, what);
 	keys[*n] = bufs[*n];
 	(*n)++;
@@ -558,8 +563,8 @@ struct user_service *user_create(struct event_base *base, const struct user_opti
 		log_error(NULL, "could not initialize libsodium");
 		goto fail;
 	}
-	if (netaddr_list_parse(o->trusted_proxies ? o->trusted_proxies : "", &u->trusted,
-			       &reason) < 0) {
+	if (netaddr_list_parse(o->trusted_proxies ? o->trusted_proxies : "", &u->trusted, &reason) <
+	    0) {
 		log_error(NULL, "invalid trusted_proxies: %s", reason ? reason : "out of memory");
 		goto fail;
 	}

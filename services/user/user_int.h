@@ -59,16 +59,16 @@ struct call {
 	const struct endpoint *ep;   /* borrowed */
 	char addr[INET6_ADDRSTRLEN]; /* the client, after trusted proxies */
 	char ua[256];
-	json_t *body;                       /* owned; the parsed body */
-	char email[ACCOUNT_EMAIL_MAX + 1];  /* normalized, when the body has one */
-	char sid_hash[65];                  /* the session's key part (hex SHA-256 of the cookie) */
-	long long user_id;                  /* of the session or the account found */
-	char user_s[24];                    /* user_id as text */
-	char hash[ACCOUNT_HASH_MAX];        /* a password hash read or made */
-	unsigned char token_hash[32];       /* an email token made or received */
-	char token[ACCOUNT_TOKEN_LEN + 1];  /* a token made, for its email job */
-	bool verified, active;              /* of the account found at login */
-	json_t *answer;                     /* owned; kept across steps */
+	json_t *body;                      /* owned; the parsed body */
+	char email[ACCOUNT_EMAIL_MAX + 1]; /* normalized, when the body has one */
+	char sid_hash[65];                 /* the session's key part (hex SHA-256 of the cookie) */
+	long long user_id;                 /* of the session or the account found */
+	char user_s[24];                   /* user_id as text */
+	char hash[ACCOUNT_HASH_MAX];       /* a password hash read or made */
+	unsigned char token_hash[32];      /* an email token made or received */
+	char token[ACCOUNT_TOKEN_LEN + 1]; /* a token made, for its email job */
+	bool verified, active;             /* of the account found at login */
+	json_t *answer;                    /* owned; kept across steps */
 	struct ratelimit_result limit;
 	bool limited;
 	int pending; /* async steps still to complete */
