@@ -53,7 +53,7 @@ bench-api: build ## ddns-api on a private stack: authenticated writes/s, reads/s
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)
 
-lint: build ## check formatting, the OpenAPI document, and that the README's configuration reference is current
+lint: build ## check formatting, the OpenAPI documents, and that the README's configuration reference is current
 	@scripts/check-format.sh
 	@scripts/lint-openapi.sh
 	@scripts/config-reference.sh --check $(BUILDDIR)

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Keeps services/api/openapi.yaml true to ddns-api: the set of (method, path)
-pairs the daemon serves, as `ddns-api --routes` prints them ("GET /api/v1/zones",
+"""Keeps a daemon's OpenAPI document true to the daemon: the set of (method,
+path) pairs it serves, as `BINARY --routes` prints them ("GET /api/v1/zones",
 one a line, built-ins included; no HEAD lines: HEAD is served by every GET
-route), must equal the document's operations.
+route), must equal the document's operations. Used for ddns-api
+(services/api/openapi.yaml, the default document) and ddns-user
+(services/user/openapi.yaml).
 
-Usage: openapi-routes.py DDNS_API_BINARY [OPENAPI_FILE]
+Usage: openapi-routes.py BINARY [OPENAPI_FILE]
 TAP output; exits 1 when a check fails, 2 on bad usage.
 Needs python3 and python3-yaml (Debian) only.
 """
@@ -31,7 +33,7 @@ def check(ok, description, diagnostics=()):
 
 
 def routes_of_binary(binary):
-    """The routes ddns-api prints, as a list of (METHOD, path); or None."""
+    """The routes the daemon prints, as a list of (METHOD, path); or None."""
     try:
         proc = subprocess.run(
             [binary, "--routes"], capture_output=True, text=True, timeout=30, check=False
@@ -89,22 +91,23 @@ def main(argv):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     binary = argv[1]
+    daemon = os.path.basename(binary)
     spec = argv[2] if len(argv) == 3 else os.path.normpath(DEFAULT_SPEC)
     served = routes_of_binary(binary)
     documented = routes_of_document(spec)
     if served is not None and documented is not None:
         dup = {r for r in served if served.count(r) > 1}
-        check(not dup, "ddns-api lists each route once",
+        check(not dup, f"{daemon} lists each route once",
               ["listed more than once: " + r for r in listing(dup)])
         served_set, documented_set = set(served), set(documented)
         missing = served_set - documented_set
         extra = documented_set - served_set
-        check(not missing, f"every route ddns-api serves is in {spec}",
+        check(not missing, f"every route {daemon} serves is in {spec}",
               ["served, not documented: " + r for r in listing(missing)])
-        check(not extra, f"every operation of {spec} is served by ddns-api",
+        check(not extra, f"every operation of {spec} is served by {daemon}",
               ["documented, not served: " + r for r in listing(extra)])
         check(not missing and not extra,
-              f"ddns-api ({len(served_set)} routes) and {spec} ({len(documented_set)}) agree",
+              f"{daemon} ({len(served_set)} routes) and {spec} ({len(documented_set)}) agree",
               [f"{len(missing)} undocumented, {len(extra)} not served"])
     print(f"1..{len(results)}")
     for i, (ok, description, diagnostics) in enumerate(results, 1):
