@@ -417,7 +417,17 @@ void h_logout(struct call *c)
 	session_end(c, on_logout);
 }
 
+static void on_token_user(PGresult *res, const struct db_error *err, void *arg);
+
+/* Only for an account that still exists and is active. */
 void h_session_token(struct call *c)
+{
+	const char *p[] = { c->user_s };
+
+	query(c, "SELECT status = 'active' FROM users WHERE id = $1", 1, p, on_token_user);
+}
+
+static void sign_session_token(struct call *c)
 {
 	const struct user_options *o = c->u->opts;
 	unsigned char rnd[16];
@@ -448,6 +458,21 @@ void h_session_token(struct call *c)
 				  "expires_in", (json_int_t)o->token_lifetime_s, "expires_at",
 				  exp_s));
 	free(token);
+}
+
+static void on_token_user(PGresult *res, const struct db_error *err, void *arg)
+{
+	struct call *c = arg;
+
+	if (err)
+		return call_reply_db_error(c, err);
+	if (PQntuples(res) != 1) {
+		session_clear_cookie(c);
+		return call_reply_error(c, 401, "unauthenticated", "log in first");
+	}
+	if (PQgetvalue(res, 0, 0)[0] != 't')
+		return call_reply_error(c, 403, "account_disabled", "the account is disabled");
+	sign_session_token(c);
 }
 
 /* ---- the account -------------------------------------------------------- */
@@ -642,17 +667,24 @@ void h_key_add(struct call *c)
 	struct jwt_key_import key = { 0 };
 	const char *code = NULL, *reason = NULL, *name;
 	char limit[24];
+	int r;
 
 	if (read_body(c, f_key, N(f_key)) < 0)
 		return;
 	name = str(c, "name");
 	if (name && !valid_key_name(name, len(c, "name")))
-		return call_reply_error(c, 400, "invalid_field",
-					"\"name\" must be 1 to 100 characters without control "
-					"characters");
-	if (jwt_key_import(str(c, "public_key"), len(c, "public_key"), &key, &code, &reason) < 0)
+		return call_reply_error(
+			c, 400, "invalid_field",
+			"\"name\" must be 1 to 100 bytes without control characters");
+	r = jwt_key_import(str(c, "public_key"), len(c, "public_key"), &key, &code, &reason);
+	if (r == -EINVAL)
 		return call_reply_error(c, 400, code ? code : "invalid_key", "%s",
 					reason ? reason : "the key could not be read");
+	if (r < 0) {
+		log_error(http_request_id(c->req), "could not read a public key: %s", strerror(-r));
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
+	}
 	snprintf(limit, sizeof(limit), "%lld", c->u->opts->key_limit);
 	{
 		const char *p[] = { c->user_s,      key.kid,
