@@ -15,7 +15,8 @@
 
 /*
  * GCRA over n keys. ARGV holds three numbers per key: the emission interval
- * T (microseconds per request), the burst and the cost. A key holds its TAT
+ * T (microseconds per request), the burst and the cost (negative: a peek,
+ * checked at its absolute value and never charged). A key holds its TAT
  * in microseconds of the server's clock; a request of cost c passes when
  * max(TAT, now) + c*T - now <= burst*T. The check passes only when every
  * key passes, and only then are the TATs written, each with a TTL that ends
@@ -26,39 +27,42 @@
  * Integers throughout (T is a whole number of microseconds and the server
  * time is below 2^53), so the arithmetic on Lua's doubles is exact.
  */
-static const char script[] = "local t = redis.call('TIME')\n"
-			     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-			     "local allowed = 1\n"
-			     "local st = {}\n"
-			     "for i = 1, #KEYS do\n"
-			     "  local T = tonumber(ARGV[3 * i - 2])\n"
-			     "  local tau = T * tonumber(ARGV[3 * i - 1])\n"
-			     "  local cost = tonumber(ARGV[3 * i])\n"
-			     "  local v = redis.call('GET', KEYS[i])\n"
-			     "  local tat = v and tonumber(v) or now\n"
-			     "  if tat < now then tat = now end\n"
-			     "  local nt = tat + T * cost\n"
-			     "  local s = { T = T, tau = tau, tat = tat, nt = nt, retry = 0 }\n"
-			     "  if nt - now > tau then\n"
-			     "    allowed = 0\n"
-			     "    s.retry = nt - tau - now\n"
-			     "  end\n"
-			     "  st[i] = s\n"
-			     "end\n"
-			     "local out = { allowed }\n"
-			     "for i = 1, #KEYS do\n"
-			     "  local s = st[i]\n"
-			     "  local tat = s.tat\n"
-			     "  if allowed == 1 then\n"
-			     "    tat = s.nt\n"
-			     "    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX',\n"
-			     "      math.max(1, math.ceil((tat - now) / 1000)))\n"
-			     "  end\n"
-			     "  out[#out + 1] = math.floor((s.tau - (tat - now)) / s.T)\n"
-			     "  out[#out + 1] = math.ceil(s.retry / 1000)\n"
-			     "  out[#out + 1] = math.ceil((tat - now) / 1000)\n"
-			     "end\n"
-			     "return out\n";
+static const char script[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"local allowed = 1\n"
+	"local st = {}\n"
+	"for i = 1, #KEYS do\n"
+	"  local T = tonumber(ARGV[3 * i - 2])\n"
+	"  local tau = T * tonumber(ARGV[3 * i - 1])\n"
+	"  local cost = tonumber(ARGV[3 * i])\n"
+	"  local peek = cost < 0\n"
+	"  if peek then cost = -cost end\n"
+	"  local v = redis.call('GET', KEYS[i])\n"
+	"  local tat = v and tonumber(v) or now\n"
+	"  if tat < now then tat = now end\n"
+	"  local nt = tat + T * cost\n"
+	"  local s = { T = T, tau = tau, tat = tat, nt = nt, retry = 0, peek = peek }\n"
+	"  if nt - now > tau then\n"
+	"    allowed = 0\n"
+	"    s.retry = nt - tau - now\n"
+	"  end\n"
+	"  st[i] = s\n"
+	"end\n"
+	"local out = { allowed }\n"
+	"for i = 1, #KEYS do\n"
+	"  local s = st[i]\n"
+	"  local tat = s.tat\n"
+	"  if allowed == 1 and not s.peek then\n"
+	"    tat = s.nt\n"
+	"    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX',\n"
+	"      math.max(1, math.ceil((tat - now) / 1000)))\n"
+	"  end\n"
+	"  out[#out + 1] = math.floor((s.tau - (tat - now)) / s.T)\n"
+	"  out[#out + 1] = math.ceil(s.retry / 1000)\n"
+	"  out[#out + 1] = math.ceil((tat - now) / 1000)\n"
+	"end\n"
+	"return out\n";
 
 /* Largest burst * T in microseconds (about 31 years): with the server time
  * (about 1.7e15 µs) it stays far below 2^53. */
@@ -376,7 +380,7 @@ int ratelimit_check(struct ratelimit *rl, const struct ratelimit_rule *rules,
 		op->burst[i] = rule->burst;
 		push_num(op, rule->period_ms * 1000 / rule->rate);
 		push_num(op, rule->burst);
-		push_num(op, rule->cost);
+		push_num(op, rule->peek ? -rule->cost : rule->cost);
 	}
 
 	op->rl = rl;

@@ -40,6 +40,8 @@ struct ratelimit_rule {
 	long long period_ms; /* >= 1; period_ms * 1000 / rate >= 1 (at most 1e6 per second) */
 	long long burst;     /* requests at once, >= 1; the "limit" clients see */
 	long long cost;      /* what this request takes, 1..burst; usually 1 */
+	bool peek;           /* only check: never charge this key (e.g. charge it later,
+				on failure, with a check of its own) */
 };
 
 struct ratelimit_result {

@@ -196,6 +196,40 @@ START_TEST(test_two_keys_denied_consumes_nothing)
 }
 END_TEST
 
+/* A peeked key is checked like any other but never charged. */
+START_TEST(test_peek_charges_nothing)
+{
+	struct ratelimit_rule rules[2] = {
+		{ .rate = 5, .period_ms = 60000, .burst = 5, .cost = 1 }, /* charged */
+		{ .rate = 2, .period_ms = 60000, .burst = 2, .cost = 1, .peek = true }, /* peeked */
+	};
+	struct ratelimit_rule charge = rules[1];
+	const char *keys[2] = { "rl:test:a:192.0.2.9", "rl:test:e:x" };
+	struct fixture fx;
+	struct outcome o;
+
+	charge.peek = false;
+	testredis_flushdb(&base_url);
+	fx_open(&fx, NULL);
+	for (int i = 0; i < 3; i++) {
+		o = check(&fx, rules, keys, 2);
+		ck_assert_msg(o.res.allowed, "peek %d denied", i + 1);
+	}
+	/* the peeked key still has its whole budget: two charges pass, the third not */
+	ck_assert(check1(&fx, &charge, keys[1]).res.allowed);
+	ck_assert(check1(&fx, &charge, keys[1]).res.allowed);
+	ck_assert(!check1(&fx, &charge, keys[1]).res.allowed);
+	/* now the peek denies the whole check, and the other key is not charged */
+	o = check(&fx, rules, keys, 2);
+	ck_assert(!o.res.allowed);
+	ck_assert_int_gt(o.res.retry_after_ms, 0);
+	o = check1(&fx, &rules[0], keys[0]);
+	ck_assert(o.res.allowed);
+	ck_assert_int_eq(o.res.remaining, 1); /* 5 - three peeked checks - this one */
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(test_independent_keys)
 {
 	struct fixture fx;
@@ -351,6 +385,7 @@ Suite *make_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_burst_deny_recover);
 	tcase_add_test(tc, test_two_keys_denied_consumes_nothing);
+	tcase_add_test(tc, test_peek_charges_nothing);
 	tcase_add_test(tc, test_independent_keys);
 	tcase_add_test(tc, test_keys_expire);
 	tcase_add_test(tc, test_script_sha_matches_server);

@@ -90,17 +90,17 @@ struct rule_case {
 
 /* Every one of these is refused before anything is sent. */
 static const struct rule_case bad_cases[] = {
-	{ { 0, 1000, 5, 1 }, "k" },               /* rate 0 */
-	{ { 5, 0, 5, 1 }, "k" },                  /* period 0 */
-	{ { 5, 1000, 0, 1 }, "k" },               /* burst 0 */
-	{ { 5, 1000, 5, 0 }, "k" },               /* cost 0 */
-	{ { 5, 1000, 5, 6 }, "k" },               /* cost above burst: never passes */
-	{ { 2000000, 1000, 5, 1 }, "k" },         /* below 1 µs per request */
-	{ { 1, 1000, 2000000000000LL, 1 }, "k" }, /* burst * T beyond 2^53 µs */
-	{ { 1, 9000000000000000LL, 1, 1 }, "k" }, /* period absurd */
-	{ { -5, 1000, 5, 1 }, "k" },              /* negative */
-	{ { 5, 1000, 5, 1 }, "" },                /* empty key */
-	{ { 5, 1000, 5, 1 }, NULL },              /* no key */
+	{ { 0, 1000, 5, 1, false }, "k" },               /* rate 0 */
+	{ { 5, 0, 5, 1, false }, "k" },                  /* period 0 */
+	{ { 5, 1000, 0, 1, false }, "k" },               /* burst 0 */
+	{ { 5, 1000, 5, 0, false }, "k" },               /* cost 0 */
+	{ { 5, 1000, 5, 6, false }, "k" },               /* cost above burst: never passes */
+	{ { 2000000, 1000, 5, 1, false }, "k" },         /* below 1 µs per request */
+	{ { 1, 1000, 2000000000000LL, 1, false }, "k" }, /* burst * T beyond 2^53 µs */
+	{ { 1, 9000000000000000LL, 1, 1, false }, "k" }, /* period absurd */
+	{ { -5, 1000, 5, 1, false }, "k" },              /* negative */
+	{ { 5, 1000, 5, 1, false }, "" },                /* empty key */
+	{ { 5, 1000, 5, 1, false }, NULL },              /* no key */
 };
 
 START_TEST(test_check_refused)
@@ -122,7 +122,7 @@ START_TEST(test_check_refused_args)
 	char long_key[RATELIMIT_KEY_LEN_MAX + 2];
 
 	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-		rules[i] = (struct ratelimit_rule){ 5, 1000, 5, 1 };
+		rules[i] = (struct ratelimit_rule){ 5, 1000, 5, 1, false };
 		keys[i] = "k";
 	}
 	ck_assert_int_eq(ratelimit_check(rl, rules, keys, 0, never_cb, NULL), -EINVAL);
