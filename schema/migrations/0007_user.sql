@@ -22,20 +22,38 @@ BEGIN
 END
 $$;
 
--- A new, unverified account with its verification token; NULL when the
--- email is registered already (the caller answers the same either way).
+-- A sign-up that meets an unverified account of the same email "contests"
+-- it: two people chose a password for one mailbox, and only the mailbox
+-- owner can tell which of them is real. Verifying a contested account
+-- therefore makes neither password usable and asks for a reset by email
+-- (user_verify), so nobody can sign up first with another person's address
+-- and wait for its owner to verify it.
+ALTER TABLE users ADD COLUMN contested boolean NOT NULL DEFAULT false;
+
+-- A sign-up: a new unverified account with its verification token, or for
+-- an unverified account of this email, a new token (the account contested).
+-- Returns the id of the account the token belongs to; NULL for a verified
+-- account (nothing to send). The caller answers the same in every case.
 CREATE FUNCTION user_signup(p_email text, p_password_hash text, p_token_hash bytea,
 			    p_ttl interval) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
 	uid bigint;
+	verified boolean;
 BEGIN
 	INSERT INTO users (email, password_hash) VALUES (p_email, p_password_hash)
 	ON CONFLICT (lower(email)) DO NOTHING
 	RETURNING id INTO uid;
-	IF uid IS NOT NULL THEN
-		PERFORM user_token_put(uid, 'verify', p_token_hash, p_ttl);
+	IF uid IS NULL THEN
+		SELECT id, verified_at IS NOT NULL INTO uid, verified FROM users
+		WHERE lower(email) = lower(p_email) AND status = 'active'
+		FOR UPDATE;
+		IF uid IS NULL OR verified THEN
+			RETURN NULL;
+		END IF;
+		UPDATE users SET contested = true WHERE id = uid;
 	END IF;
+	PERFORM user_token_put(uid, 'verify', p_token_hash, p_ttl);
 	RETURN uid;
 END
 $$;
@@ -76,13 +94,38 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION user_verify(p_token_hash bytea) RETURNS bigint
+-- Verifies the account of a token. A contested account (see user_signup)
+-- loses its password and gets @p_reset_hash as a password reset token;
+-- returns {"id", "email", "reset": whether that happened}.
+CREATE FUNCTION user_verify(p_token_hash bytea, p_reset_hash bytea, p_ttl interval)
+RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
 	uid bigint := user_token_use('verify', p_token_hash);
+	u users;
 BEGIN
-	UPDATE users SET verified_at = coalesce(verified_at, now()) WHERE id = uid;
-	RETURN uid;
+	UPDATE users SET verified_at = coalesce(verified_at, now()),
+			 password_hash = CASE WHEN contested THEN '!' ELSE password_hash END,
+			 contested = false
+	WHERE id = uid
+	RETURNING * INTO u;
+	IF u.password_hash = '!' THEN
+		PERFORM user_token_put(uid, 'password_reset', p_reset_hash, p_ttl);
+	END IF;
+	RETURN jsonb_build_object('id', uid, 'email', u.email, 'reset', u.password_hash = '!');
+END
+$$;
+
+-- A new password for an active account; reset links still out end with it.
+CREATE FUNCTION user_password_set(p_user bigint, p_password_hash text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE users SET password_hash = p_password_hash WHERE id = p_user AND status = 'active';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % does not exist or is disabled', p_user USING ERRCODE = 'DDU01';
+	END IF;
+	UPDATE email_tokens SET used_at = now()
+	WHERE user_id = p_user AND purpose = 'password_reset' AND used_at IS NULL;
 END
 $$;
 
@@ -95,7 +138,7 @@ DECLARE
 	em text;
 BEGIN
 	UPDATE users SET password_hash = p_password_hash,
-			 verified_at = coalesce(verified_at, now())
+			 verified_at = coalesce(verified_at, now()), contested = false
 	WHERE id = uid AND status = 'active'
 	RETURNING email INTO em;
 	IF em IS NULL THEN

@@ -10,6 +10,7 @@
 #include "shared/redis.h"
 #include "shared/replica.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -165,21 +166,63 @@ static bool hash_failed(struct call *c, int result)
 	return true;
 }
 
-/* ---- sign-up and verification ------------------------------------------- */
+/* ---- work after the answer ---------------------------------------------- */
 
-static void on_signup_row(PGresult *res, const struct db_error *err, void *arg)
+/*
+ * Sign-up, resend and reset answer 202 before their statement runs: a known
+ * email costs the database more (a locked row, a write, a commit) than an
+ * unknown one, and the client must not be able to time the difference. The
+ * statement returns an account id (then the email job @type goes out) or
+ * NULL. A database that is down is answered 503 before, the same for all.
+ */
+struct after {
+	struct user_service *u;
+	char rid[65];
+	char email[ACCOUNT_EMAIL_MAX + 1];
+	char token[ACCOUNT_TOKEN_LEN + 1];
+	const char *type;
+	bool signup;
+};
+
+static void on_after(PGresult *res, const struct db_error *err, void *arg)
 {
-	struct call *c = arg;
+	struct after *w = arg;
 
 	if (err)
-		return call_reply_db_error(c, err);
-	if (!PQgetisnull(res, 0, 0)) {
-		metric_inc(c->u->signups);
-		log_info(http_request_id(c->req), "account %s created", PQgetvalue(res, 0, 0));
-		user_job(c->u, http_request_id(c->req), "email.verify", c->email, c->token);
+		log_warn(w->rid, "%s not queued: %s", w->type, err->msg);
+	else if (!PQgetisnull(res, 0, 0)) {
+		if (w->signup)
+			metric_inc(w->u->signups);
+		user_job(w->u, w->rid, w->type, w->email, w->token);
 	}
-	call_reply_text(c, 202, accepted_signup);
+	sodium_memzero(w->token, sizeof(w->token));
+	free(w);
 }
+
+/* Runs @sql after answering @accepted (202); @params hold the token's hash. */
+static void answer_then(struct call *c, const char *accepted, const char *type, const char *sql,
+			int n, const char *const *params)
+{
+	struct after *w;
+
+	if (db_pool_n_ready(c->u->pool) == 0)
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return call_reply_error(c, 503, "unavailable", "out of memory");
+	*w = (struct after){ .u = c->u, .type = type, .signup = c->ep->fn == h_signup };
+	snprintf(w->rid, sizeof(w->rid), "%s", http_request_id(c->req));
+	snprintf(w->email, sizeof(w->email), "%s", c->email);
+	memcpy(w->token, c->token, sizeof(w->token));
+	if (db_pool_query(c->u->pool, sql, n, params, -1, on_after, w) < 0) {
+		free(w);
+		return call_reply_error(c, 503, "unavailable", "the service is busy, try again");
+	}
+	call_reply_text(c, 202, accepted);
+}
+
+/* ---- sign-up and verification ------------------------------------------- */
 
 static void on_signup_hashed(int result, const char *hash, void *arg)
 {
@@ -192,12 +235,13 @@ static void on_signup_hashed(int result, const char *hash, void *arg)
 	account_token_new(c->token, c->token_hash);
 	bytea_hex(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
-	/* the same work whether or not the email is taken: no timing tells */
-	query(c, "SELECT user_signup($1, $2, $3::bytea, $4::interval)", 4, p, on_signup_row);
+	answer_then(c, accepted_signup, "email.verify",
+		    "SELECT user_signup($1, $2, $3::bytea, $4::interval)", 4, p);
 }
 
 static void signup_limited(struct call *c)
 {
+	/* hashed whether or not the email is taken: the same time either way */
 	hash_password(c, "password", on_signup_hashed);
 }
 
@@ -206,72 +250,94 @@ void h_signup(struct call *c)
 	if (read_body(c, f_email_password, N(f_email_password)) < 0 || read_email(c) < 0 ||
 	    check_password(c, "password", c->email) < 0)
 		return;
-	call_limits(c, signup_limited);
+	call_limits(c, LIMIT_SIGNUP, signup_limited);
 }
 
 static void on_verified(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
+	json_t *doc;
+	bool reset;
 
 	if (err)
 		return call_reply_db_error(c, err);
-	log_info(http_request_id(c->req), "account %s verified", PQgetvalue(res, 0, 0));
-	call_reply_text(c, 200, "{\"verified\":true}");
+	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (!doc)
+		return call_reply_error(c, 500, "internal", "internal error");
+	reset = json_is_true(json_object_get(doc, "reset"));
+	log_info(http_request_id(c->req), "account %lld verified%s",
+		 (long long)json_integer_value(json_object_get(doc, "id")),
+		 reset ? " (contested: password reset by email)" : "");
+	if (reset)
+		user_job(c->u, http_request_id(c->req), "email.password_reset",
+			 json_string_value(json_object_get(doc, "email")), c->token);
+	json_decref(doc);
+	call_reply_json(c, 200,
+			json_pack("{s:b, s:b}", "verified", 1, "password_reset_required", reset));
 }
 
+/*
+ * A contested account (two sign-ups for one mailbox) loses its password on
+ * verification and gets a reset link instead: the token made here.
+ */
 void h_verify(struct call *c)
 {
-	char th[67];
-	const char *p[] = { th };
+	char th[67], rh[67], ttl[32];
+	unsigned char reset_hash[32];
+	const char *p[] = { th, rh, ttl };
 
 	if (read_body(c, f_token, N(f_token)) < 0 || read_token(c) < 0)
 		return;
 	bytea_hex(c->token_hash, th);
-	query(c, "SELECT user_verify($1::bytea)", 1, p, on_verified);
+	account_token_new(c->token, reset_hash);
+	bytea_hex(reset_hash, rh);
+	ttl_text(c->u->opts->email_token_ttl_s, ttl);
+	query(c, "SELECT user_verify($1::bytea, $2::bytea, $3::interval)::text", 3, p, on_verified);
 }
 
 /* ---- tokens by email: resend and reset ---------------------------------- */
 
-static const char *mail_type(struct call *c)
-{
-	return c->ep->fn == h_verify_resend ? "email.verify" : "email.password_reset";
-}
-
-static void on_mail_token(PGresult *res, const struct db_error *err, void *arg)
-{
-	struct call *c = arg;
-
-	if (err)
-		return call_reply_db_error(c, err);
-	if (!PQgetisnull(res, 0, 0))
-		user_job(c->u, http_request_id(c->req), mail_type(c), c->email, c->token);
-	call_reply_text(c, 202, c->ep->fn == h_verify_resend ? accepted_resend : accepted_reset);
-}
-
 static void mail_limited(struct call *c)
 {
 	char th[67], ttl[32];
-	const char *purpose = c->ep->fn == h_verify_resend ? "verify" : "password_reset";
-	const char *p[] = { c->email, purpose, th, ttl };
+	bool resend = c->ep->fn == h_verify_resend;
+	const char *p[] = { c->email, resend ? "verify" : "password_reset", th, ttl };
 
 	account_token_new(c->token, c->token_hash);
 	bytea_hex(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
-	query(c, "SELECT user_token_new($1, $2, $3::bytea, $4::interval)", 4, p, on_mail_token);
+	answer_then(c, resend ? accepted_resend : accepted_reset,
+		    resend ? "email.verify" : "email.password_reset",
+		    "SELECT user_token_new($1, $2, $3::bytea, $4::interval)", 4, p);
 }
 
 void h_verify_resend(struct call *c)
 {
 	if (read_body(c, f_email, N(f_email)) < 0 || read_email(c) < 0)
 		return;
-	call_limits(c, mail_limited);
+	call_limits(c, LIMIT_MAIL, mail_limited);
 }
 
 void h_password_reset(struct call *c)
 {
 	if (read_body(c, f_email, N(f_email)) < 0 || read_email(c) < 0)
 		return;
-	call_limits(c, mail_limited);
+	call_limits(c, LIMIT_MAIL, mail_limited);
+}
+
+/* After a password change or reset: the password_changed email, then the answer. */
+static void on_sessions_ended(struct call *c, int err)
+{
+	if (call_closing(c))
+		return;
+	user_job(c->u, http_request_id(c->req), "email.password_changed", c->email, NULL);
+	if (err < 0)
+		return call_reply_error(c, 503, "unavailable",
+					"the password was changed, but other sessions could not "
+					"be ended: log in and change it again");
+	if (c->ep->fn == h_password_reset_confirm)
+		return call_reply_text(c, 200, "{\"reset\":true}");
+	call_reply_json(c, 204, NULL);
 }
 
 static void on_reset_done(PGresult *res, const struct db_error *err, void *arg)
@@ -285,9 +351,7 @@ static void on_reset_done(PGresult *res, const struct db_error *err, void *arg)
 	c->user_id = json_integer_value(json_object_get(doc, "id"));
 	json_decref(doc);
 	log_info(http_request_id(c->req), "password of account %lld reset", c->user_id);
-	session_end_others(c, false);
-	user_job(c->u, http_request_id(c->req), "email.password_changed", c->email, NULL);
-	call_reply_text(c, 200, "{\"reset\":true}");
+	session_end_others(c, false, on_sessions_ended);
 }
 
 static void on_reset_hashed(int result, const char *hash, void *arg)
@@ -344,7 +408,9 @@ static void on_login_session(struct call *c, int err)
 					"the service is unavailable, try again");
 	metric_inc(c->u->logins);
 	log_info(http_request_id(c->req), "user %lld logged in", c->user_id);
-	call_reply_json(c, 201, json_pack("{s:O}", "user", c->answer));
+	call_reply_json(c, 201,
+			json_pack("{s:{s:I, s:s, s:b}}", "user", "id", (json_int_t)c->user_id,
+				  "email", c->email, "verified", 1));
 }
 
 static void on_login_verified(int result, const char *hash, void *arg)
@@ -356,6 +422,7 @@ static void on_login_verified(int result, const char *hash, void *arg)
 		return;
 	if (c->user_id == 0 || result == 0) {
 		metric_inc(c->u->login_failures);
+		call_password_failed(c);
 		return call_reply_error(c, 401, "invalid_credentials",
 					"the email or the password is wrong");
 	}
@@ -382,7 +449,6 @@ static void on_login_row(PGresult *res, const struct db_error *err, void *arg)
 		snprintf(c->hash, sizeof(c->hash), "%s", PQgetvalue(res, 0, 1));
 		c->verified = PQgetvalue(res, 0, 2)[0] == 't';
 		c->active = PQgetvalue(res, 0, 3)[0] == 't';
-		c->answer = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
 		hash = c->hash;
 	}
 	/* an unknown email is verified against the dummy: it takes as long */
@@ -394,8 +460,8 @@ static void login_limited(struct call *c)
 	const char *p[] = { c->email };
 
 	query(c,
-	      "SELECT u.id, u.password_hash, u.verified_at IS NOT NULL, u.status = 'active', "
-	      "user_json(u)::text FROM users u WHERE lower(u.email) = $1",
+	      "SELECT id, password_hash, verified_at IS NOT NULL, status = 'active' "
+	      "FROM users WHERE lower(email) = $1",
 	      1, p, on_login_row);
 }
 
@@ -403,7 +469,7 @@ void h_login(struct call *c)
 {
 	if (read_body(c, f_email_password, N(f_email_password)) < 0 || read_email(c) < 0)
 		return;
-	call_limits(c, login_limited);
+	call_limits(c, LIMIT_LOGIN, login_limited);
 }
 
 static void on_logout(struct call *c, int err)
@@ -457,6 +523,7 @@ static void sign_session_token(struct call *c)
 			json_pack("{s:s, s:s, s:I, s:s}", "token", token, "token_type", "Bearer",
 				  "expires_in", (json_int_t)o->token_lifetime_s, "expires_at",
 				  exp_s));
+	sodium_memzero(token, strlen(token));
 	free(token);
 }
 
@@ -497,17 +564,6 @@ void h_me(struct call *c)
 	query(c, "SELECT user_json(u)::text FROM users u WHERE u.id = $1", 1, p, on_me);
 }
 
-static void on_own_row(PGresult *res, const struct db_error *err, void *arg);
-
-/* Reads the session user's email and hash, then verifies the password the body gives. */
-static void check_own_password(struct call *c)
-{
-	const char *p[] = { c->user_s };
-
-	query(c, "SELECT email, password_hash FROM users WHERE id = $1 AND status = 'active'", 1, p,
-	      on_own_row);
-}
-
 static void on_password_changed(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
@@ -516,9 +572,7 @@ static void on_password_changed(PGresult *res, const struct db_error *err, void 
 	if (err)
 		return call_reply_db_error(c, err);
 	log_info(http_request_id(c->req), "password of account %lld changed", c->user_id);
-	session_end_others(c, true);
-	user_job(c->u, http_request_id(c->req), "email.password_changed", c->email, NULL);
-	call_reply_json(c, 204, NULL);
+	session_end_others(c, true, on_sessions_ended);
 }
 
 static void on_new_hashed(int result, const char *hash, void *arg)
@@ -528,20 +582,33 @@ static void on_new_hashed(int result, const char *hash, void *arg)
 
 	if (hash_failed(c, result))
 		return;
-	query(c, "UPDATE users SET password_hash = $2 WHERE id = $1", 2, p, on_password_changed);
+	query(c, "SELECT user_password_set($1, $2)", 2, p, on_password_changed);
+}
+
+static void on_account_sessions_ended(struct call *c, int err)
+{
+	if (call_closing(c))
+		return;
+	session_clear_cookie(c);
+	if (err < 0)
+		log_error(http_request_id(c->req),
+			  "sessions of the deleted account %lld may outlive it by their idle time",
+			  c->user_id);
+	call_reply_json(c, 204, NULL);
 }
 
 static void on_deleted(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
-	json_t *doc, *kid;
+	json_t *doc, *changes, *kid;
 	size_t i, n;
 
 	if (err)
 		return call_reply_db_error(c, err);
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	n = json_array_size(json_object_get(doc, "changes"));
-	if (replica_announce(c->u->stream_redis, json_object_get(doc, "changes"), NULL, NULL) < n)
+	changes = json_object_get(doc, "changes");
+	n = json_array_size(changes);
+	if (replica_announce(c->u->stream_redis, changes, NULL, NULL) < n)
 		log_warn(http_request_id(c->req), "could not add every change to the stream (the "
 						  "change log delivers them)");
 	json_array_foreach(json_object_get(doc, "kids"), i, kid)
@@ -555,30 +622,38 @@ static void on_deleted(PGresult *res, const struct db_error *err, void *arg)
 	}
 	json_decref(doc);
 	log_info(http_request_id(c->req), "account %lld deleted (%zu DNS changes)", c->user_id, n);
-	session_end_others(c, false);
-	session_clear_cookie(c);
-	call_reply_json(c, 204, NULL);
+	/* the account is gone, so its sessions find no user anyway; end them now */
+	session_end_others(c, false, on_account_sessions_ended);
 }
 
 static void on_own_verified(int result, const char *hash, void *arg)
 {
 	struct call *c = arg;
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool ip = inet_pton(AF_INET, c->addr, &a4) == 1 || inet_pton(AF_INET6, c->addr, &a6) == 1;
+	const char *p[] = { c->user_s, ip ? c->addr : NULL, c->ua[0] ? c->ua : NULL };
 
 	(void)hash;
 	if (hash_failed(c, result))
 		return;
-	if (result == 0)
+	if (result == 0) {
+		call_password_failed(c);
 		return call_reply_error(c, 403, "wrong_password", "the password is wrong");
+	}
 	if (c->ep->fn == h_password_change) {
 		if (check_password(c, "new_password", c->email) < 0)
 			return;
 		return hash_password(c, "new_password", on_new_hashed);
 	}
-	{
-		const char *p[] = { c->user_s, c->addr, c->ua[0] ? c->ua : NULL };
+	query(c, "SELECT user_delete($1, $2::inet, $3)::text", 3, p, on_deleted);
+}
 
-		query(c, "SELECT user_delete($1, $2::inet, $3)::text", 3, p, on_deleted);
-	}
+static void own_limited(struct call *c)
+{
+	verify_password(c, c->hash,
+			c->ep->fn == h_password_change ? "current_password" : "password",
+			on_own_verified);
 }
 
 static void on_own_row(PGresult *res, const struct db_error *err, void *arg)
@@ -593,9 +668,17 @@ static void on_own_row(PGresult *res, const struct db_error *err, void *arg)
 	}
 	snprintf(c->email, sizeof(c->email), "%s", PQgetvalue(res, 0, 0));
 	snprintf(c->hash, sizeof(c->hash), "%s", PQgetvalue(res, 0, 1));
-	verify_password(c, c->hash,
-			c->ep->fn == h_password_change ? "current_password" : "password",
-			on_own_verified);
+	/* a password check like a login's: the account's failures are limited */
+	call_limits(c, LIMIT_LOGIN, own_limited);
+}
+
+/* Reads the session user's email and hash, then checks the password the body gives. */
+static void check_own_password(struct call *c)
+{
+	const char *p[] = { c->user_s };
+
+	query(c, "SELECT email, password_hash FROM users WHERE id = $1 AND status = 'active'", 1, p,
+	      on_own_row);
 }
 
 void h_password_change(struct call *c)
@@ -643,6 +726,10 @@ static void on_key_added(PGresult *res, const struct db_error *err, void *arg)
 	if (err)
 		return call_reply_db_error(c, err);
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (!json_is_string(json_object_get(doc, "kid"))) {
+		json_decref(doc);
+		return call_reply_error(c, 500, "internal", "internal error");
+	}
 	snprintf(loc, sizeof(loc), "/api/v1/keys/%s",
 		 json_string_value(json_object_get(doc, "kid")));
 	(void)http_reply_header(c->req, "Location", loc);

@@ -128,7 +128,7 @@ struct hasher *hasher_create(struct event_base *base, unsigned threads, unsigned
 	unsigned char rnd[32];
 	char pw[65];
 
-	if (threads == 0 || threads > HASHER_THREADS_MAX || max_queue == 0)
+	if (threads == 0 || threads > HASHER_THREADS_MAX || max_queue == 0 || sodium_init() < 0)
 		return NULL;
 	h = calloc(1, sizeof(*h));
 	if (!h)

@@ -5,6 +5,8 @@
  * that a ~100 ms hash never stalls the event loop. Jobs wait in a bounded
  * queue; each completes exactly once, on the loop's thread (an eventfd wakes
  * the loop). Passwords are copied into the job and wiped when it ends.
+ * Threading: submit and destroy on the loop's thread, and never destroy from
+ * inside a callback.
  */
 
 #include "services/user/account.h"

@@ -18,20 +18,21 @@
 #include <strings.h>
 
 const struct endpoint user_endpoints[] = {
-	{ "POST", "/api/v1/users", h_signup, false, LIMIT_SIGNUP },
-	{ "POST", "/api/v1/users/verify", h_verify, false, LIMIT_NONE },
-	{ "POST", "/api/v1/users/verify/resend", h_verify_resend, false, LIMIT_MAIL },
-	{ "POST", "/api/v1/sessions", h_login, false, LIMIT_LOGIN },
-	{ "DELETE", "/api/v1/sessions", h_logout, false, LIMIT_NONE },
-	{ "POST", "/api/v1/sessions/token", h_session_token, true, LIMIT_NONE },
-	{ "GET", "/api/v1/me", h_me, true, LIMIT_NONE },
-	{ "DELETE", "/api/v1/me", h_me_delete, true, LIMIT_NONE },
-	{ "PUT", "/api/v1/me/password", h_password_change, true, LIMIT_NONE },
-	{ "POST", "/api/v1/password-reset", h_password_reset, false, LIMIT_MAIL },
-	{ "POST", "/api/v1/password-reset/confirm", h_password_reset_confirm, false, LIMIT_NONE },
-	{ "GET", "/api/v1/keys", h_keys_list, true, LIMIT_NONE },
-	{ "POST", "/api/v1/keys", h_key_add, true, LIMIT_NONE },
-	{ "DELETE", "/api/v1/keys/{kid}", h_key_delete, true, LIMIT_NONE },
+	{ "POST", "/api/v1/users", h_signup, false, false, LIMIT_SIGNUP },
+	{ "POST", "/api/v1/users/verify", h_verify, false, false, LIMIT_NONE },
+	{ "POST", "/api/v1/users/verify/resend", h_verify_resend, false, false, LIMIT_MAIL },
+	{ "POST", "/api/v1/sessions", h_login, false, false, LIMIT_LOGIN },
+	{ "DELETE", "/api/v1/sessions", h_logout, false, true, LIMIT_NONE },
+	{ "POST", "/api/v1/sessions/token", h_session_token, true, true, LIMIT_NONE },
+	{ "GET", "/api/v1/me", h_me, true, false, LIMIT_NONE },
+	{ "DELETE", "/api/v1/me", h_me_delete, true, true, LIMIT_LOGIN },
+	{ "PUT", "/api/v1/me/password", h_password_change, true, true, LIMIT_LOGIN },
+	{ "POST", "/api/v1/password-reset", h_password_reset, false, false, LIMIT_MAIL },
+	{ "POST", "/api/v1/password-reset/confirm", h_password_reset_confirm, false, false,
+	  LIMIT_NONE },
+	{ "GET", "/api/v1/keys", h_keys_list, true, false, LIMIT_NONE },
+	{ "POST", "/api/v1/keys", h_key_add, true, true, LIMIT_NONE },
+	{ "DELETE", "/api/v1/keys/{kid}", h_key_delete, true, true, LIMIT_NONE },
 };
 const size_t user_n_endpoints = sizeof(user_endpoints) / sizeof(user_endpoints[0]);
 
@@ -44,11 +45,22 @@ void user_print_routes(FILE *out)
 
 /* ---- answers ------------------------------------------------------------ */
 
+/* Members of a body that hold secrets: wiped before the body is freed. */
+static const char *const secret_members[] = { "password", "current_password", "new_password",
+					      "public_key", "token" };
+
 void call_free(struct call *c)
 {
+	for (size_t i = 0; c->body && i < sizeof(secret_members) / sizeof(secret_members[0]); i++) {
+		json_t *v = json_object_get(c->body, secret_members[i]);
+
+		if (json_is_string(v))
+			sodium_memzero((char *)json_string_value(v), json_string_length(v));
+	}
 	json_decref(c->body);
 	json_decref(c->answer);
 	sodium_memzero(c->token, sizeof(c->token));
+	sodium_memzero(c->hash, sizeof(c->hash));
 	free(c);
 }
 
@@ -202,14 +214,20 @@ static void hex_sha256(const char *in, size_t len, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
+static const char *cookie_name(const struct user_service *u)
+{
+	return u->opts->cookie_secure ? "__Host-" USER_COOKIE : USER_COOKIE;
+}
+
 /*
  * The key part of the request's session: the hex SHA-256 of its cookie's
- * bytes (as account_token_new hashed them), if it has a well-formed one.
+ * bytes (as account_token_new hashed them), if it has exactly one
+ * well-formed session cookie (two: one was planted; neither counts).
  */
-static bool cookie_session(struct http_request *req, char out[65])
+static bool cookie_session(const struct user_service *u, struct http_request *req, char out[65])
 {
-	const char *h = http_request_header(req, "Cookie");
-	size_t nlen = strlen(USER_COOKIE);
+	const char *h = http_request_header(req, "Cookie"), *name = cookie_name(u), *found = NULL;
+	size_t nlen = strlen(name);
 	unsigned char hash[32];
 
 	while (h && *h) {
@@ -217,15 +235,17 @@ static bool cookie_session(struct http_request *req, char out[65])
 
 		h += strspn(h, " ;");
 		len = strcspn(h, ";");
-		if (len == nlen + 1 + ACCOUNT_TOKEN_LEN &&
-		    strncmp(h, USER_COOKIE "=", nlen + 1) == 0 &&
-		    account_token_hash(h + nlen + 1, ACCOUNT_TOKEN_LEN, hash) == 0) {
-			sodium_bin2hex(out, 65, hash, sizeof(hash));
-			return true;
+		if (len > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+			if (found || len != nlen + 1 + ACCOUNT_TOKEN_LEN)
+				return false;
+			found = h + nlen + 1;
 		}
 		h += len;
 	}
-	return false;
+	if (!found || account_token_hash(found, ACCOUNT_TOKEN_LEN, hash) < 0)
+		return false;
+	sodium_bin2hex(out, 65, hash, sizeof(hash));
+	return true;
 }
 
 static void set_cookie(struct call *c, const char *value, long long max_age_s)
@@ -233,7 +253,7 @@ static void set_cookie(struct call *c, const char *value, long long max_age_s)
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
-		 USER_COOKIE, value, max_age_s, c->u->opts->cookie_secure ? "; Secure" : "");
+		 cookie_name(c->u), value, max_age_s, c->u->opts->cookie_secure ? "; Secure" : "");
 	(void)http_reply_header(c->req, "Set-Cookie", buf);
 }
 
@@ -292,15 +312,39 @@ void session_create(struct call *c, session_fn next)
 	}
 }
 
-void session_end_others(struct call *c, bool keep_own)
+static void on_others_ended(redisReply *reply, const char *err, void *arg)
 {
+	struct session_wait *w = arg;
+	struct call *c = w->c;
+	session_fn next = w->next;
+	int r = 0;
+
+	free(w);
+	if (!reply || reply->type == REDIS_REPLY_ERROR) {
+		log_error(http_request_id(c->req), "could not end the sessions of user %lld: %s",
+			  c->user_id, reply ? reply->str : err);
+		r = -EIO;
+	}
+	next(c, r);
+}
+
+void session_end_others(struct call *c, bool keep_own, session_fn next)
+{
+	struct session_wait *w = calloc(1, sizeof(*w));
 	char ukey[64];
 
+	if (!w)
+		return next(c, -ENOMEM);
+	w->c = c;
+	w->next = next;
 	snprintf(ukey, sizeof(ukey), USER_SESSION_PREFIX "u:%lld", c->user_id);
-	if (redis_client_command(c->u->sess_redis, 0, NULL, NULL, "EVAL %s 1 %s %s", lua_end_all,
-				 ukey, keep_own ? c->sid_hash : "") < 0)
-		log_warn(http_request_id(c->req), "could not end the other sessions of user %lld",
-			 c->user_id);
+	if (redis_client_command(c->u->sess_redis, 0, on_others_ended, w, "EVAL %s 1 %s %s",
+				 lua_end_all, ukey, keep_own ? c->sid_hash : "") < 0) {
+		free(w);
+		log_error(http_request_id(c->req),
+			  "could not end the sessions of user %lld: not connected", c->user_id);
+		return next(c, -ENOTCONN);
+	}
 }
 
 static void on_session_ended(redisReply *reply, const char *err, void *arg)
@@ -322,7 +366,7 @@ void session_end(struct call *c, session_fn next)
 	char key[80];
 
 	session_clear_cookie(c);
-	if (!c->sid_hash[0] && !cookie_session(c->req, c->sid_hash))
+	if (!c->sid_hash[0] && !cookie_session(c->u, c->req, c->sid_hash))
 		return next(c, 0);
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -352,6 +396,7 @@ static void reply_limited(struct call *c)
 struct limit_wait {
 	struct call *c;
 	step_fn next;
+	bool fail_closed;
 };
 
 static void on_limits(const struct ratelimit_result *res, int err, const char *reason, void *arg)
@@ -359,6 +404,7 @@ static void on_limits(const struct ratelimit_result *res, int err, const char *r
 	struct limit_wait *lw = arg;
 	struct call *c = lw->c;
 	step_fn next = lw->next;
+	bool fail_closed = lw->fail_closed;
 
 	free(lw);
 	if (call_closing(c))
@@ -367,6 +413,9 @@ static void on_limits(const struct ratelimit_result *res, int err, const char *r
 		metric_inc(c->u->rl_errors);
 		log_debug(http_request_id(c->req), "rate limit not checked: %s",
 			  reason ? reason : "error");
+		if (fail_closed)
+			return call_reply_error(c, 503, "unavailable",
+						"the service is unavailable, try again");
 		return next(c);
 	}
 	c->limit = *res;
@@ -377,67 +426,104 @@ static void on_limits(const struct ratelimit_result *res, int err, const char *r
 
 /* Adds the key @prefix@what under a rule, unless @rate is 0 (unlimited). */
 static void add_key(struct ratelimit_rule *rules, char (*bufs)[320], const char **keys, size_t *n,
-		    long long rate, long long period_ms, long long burst, const char *prefix,
-		    const char *what)
+		    long long rate, long long period_ms, long long burst, bool peek,
+		    const char *prefix, const char *what)
 {
 	if (rate <= 0)
 		return;
 	rules[*n] = (struct ratelimit_rule){
-		.rate = rate, .period_ms = period_ms, .burst = burst, .cost = 1
+		.rate = rate, .period_ms = period_ms, .burst = burst, .cost = 1, .peek = peek
 	};
 	snprintf(bufs[*n], sizeof(bufs[*n]), "%s%s", prefix, what);
 	keys[*n] = bufs[*n];
 	(*n)++;
 }
 
-void call_limits(struct call *c, step_fn next)
+#define HOUR_MS (3600LL * 1000)
+
+/* The key part of c->email in limit keys: emails are hashed, Redis holds no address book. */
+static void email_key(const struct call *c, char out[65])
+{
+	hex_sha256(c->email, strlen(c->email), out);
+}
+
+void call_limits(struct call *c, enum limit_kind kind, step_fn next)
 {
 	const struct user_options *o = c->u->opts;
-	struct ratelimit_rule rules[4];
-	char bufs[4][320], emailh[65], a[INET6_ADDRSTRLEN];
-	const char *keys[4];
+	struct ratelimit_rule rules[3];
+	char bufs[3][320], emailh[65], a[INET6_ADDRSTRLEN];
+	const char *keys[3];
 	size_t n = 0;
 	struct limit_wait *lw;
-	const long long hour = 3600 * 1000;
 
 	if (netaddr_rate_key(c->addr, a) < 0)
 		snprintf(a, sizeof(a), "%s", c->addr);
-	/* emails are hashed in keys: Redis holds no address book */
-	hex_sha256(c->email, strlen(c->email), emailh);
-	add_key(rules, bufs, keys, &n, o->addr_rate, 1000, o->addr_burst, "rl:u:a:", a);
-	switch (c->ep->limit) {
+	email_key(c, emailh);
+	switch (kind) {
+	case LIMIT_NONE:
+		add_key(rules, bufs, keys, &n, o->addr_rate, 1000, o->addr_burst, false,
+			"rl:u:a:", a);
+		break;
 	case LIMIT_SIGNUP:
-		add_key(rules, bufs, keys, &n, o->signup_rate, hour, o->signup_burst,
+		add_key(rules, bufs, keys, &n, o->signup_rate, HOUR_MS, o->signup_burst, false,
 			"rl:u:signup:a:", a);
 		break;
 	case LIMIT_LOGIN:
-		add_key(rules, bufs, keys, &n, o->login_addr_rate, hour, o->login_addr_burst,
-			"rl:u:login:a:", a);
-		add_key(rules, bufs, keys, &n, o->login_account_rate, hour, o->login_account_burst,
-			"rl:u:login:e:", emailh);
+		add_key(rules, bufs, keys, &n, o->login_addr_rate, HOUR_MS, o->login_addr_burst,
+			false, "rl:u:login:a:", a);
+		/* only failures are charged to the account (call_password_failed) */
+		add_key(rules, bufs, keys, &n, o->login_account_rate, HOUR_MS,
+			o->login_account_burst, true, "rl:u:login:e:", emailh);
 		break;
 	case LIMIT_MAIL:
-		add_key(rules, bufs, keys, &n, o->mail_addr_rate, hour, o->mail_addr_burst,
-			"rl:u:mail:a:", a);
-		add_key(rules, bufs, keys, &n, o->mail_email_rate, hour, o->mail_email_burst,
-			"rl:u:mail:e:", emailh);
-		break;
-	case LIMIT_NONE:
+		add_key(rules, bufs, keys, &n, o->mail_addr_rate, HOUR_MS, o->mail_addr_burst,
+			false, "rl:u:mail:a:", a);
+		add_key(rules, bufs, keys, &n, o->mail_email_rate, HOUR_MS, o->mail_email_burst,
+			false, "rl:u:mail:e:", emailh);
 		break;
 	}
 	if (n == 0)
 		return next(c);
 	lw = malloc(sizeof(*lw));
-	if (!lw) {
-		metric_inc(c->u->rl_errors);
-		return next(c);
-	}
-	*lw = (struct limit_wait){ c, next };
-	if (ratelimit_check(c->u->rl, rules, keys, n, on_limits, lw) < 0) {
+	if (lw)
+		*lw = (struct limit_wait){ c, next, kind == LIMIT_LOGIN };
+	if (!lw || ratelimit_check(c->u->rl, rules, keys, n, on_limits, lw) < 0) {
 		free(lw);
 		metric_inc(c->u->rl_errors);
+		if (kind == LIMIT_LOGIN)
+			return call_reply_error(c, 503, "unavailable",
+						"the service is unavailable, try again");
 		return next(c);
 	}
+}
+
+static void on_failure_charged(const struct ratelimit_result *res, int err, const char *reason,
+			       void *arg)
+{
+	struct user_service *u = arg;
+
+	(void)res;
+	(void)reason;
+	if (err < 0)
+		metric_inc(u->rl_errors);
+}
+
+void call_password_failed(struct call *c)
+{
+	const struct user_options *o = c->u->opts;
+	struct ratelimit_rule rule = { .rate = o->login_account_rate,
+				       .period_ms = HOUR_MS,
+				       .burst = o->login_account_burst,
+				       .cost = 1 };
+	char key[320], emailh[65];
+	const char *keys[1] = { key };
+
+	if (o->login_account_rate <= 0)
+		return;
+	email_key(c, emailh);
+	snprintf(key, sizeof(key), "rl:u:login:e:%s", emailh);
+	if (ratelimit_check(c->u->rl, &rule, keys, 1, on_failure_charged, c->u) < 0)
+		metric_inc(c->u->rl_errors);
 }
 
 /* ---- the pipeline ------------------------------------------------------- */
@@ -470,7 +556,7 @@ static void on_session(redisReply *reply, const char *err, void *arg)
 	if (errno || *end || c->user_id <= 0)
 		return call_reply_error(c, 500, "internal", "internal error");
 	snprintf(c->user_s, sizeof(c->user_s), "%lld", c->user_id);
-	call_limits(c, run_handler);
+	call_limits(c, LIMIT_NONE, run_handler);
 }
 
 static void on_request(struct http_request *req, void *arg)
@@ -490,18 +576,16 @@ static void on_request(struct http_request *req, void *arg)
 	c->ep = ra->ep;
 	http_request_client_addr(req, &u->trusted, c->addr);
 	http_request_user_agent(req, c->ua, sizeof(c->ua));
-	if (!c->ep->session) {
-		/* limited routes charge once their email is known */
-		if (c->ep->limit != LIMIT_NONE)
-			return run_handler(c);
-		return call_limits(c, run_handler);
-	}
 	csrf = http_request_header(req, USER_CSRF_HEADER);
-	if (strcmp(c->ep->method, "GET") != 0 && (!csrf || !*csrf))
+	if (c->ep->csrf && (!csrf || !*csrf))
 		return call_reply_error(c, 403, "csrf_required",
 					"this request needs the header " USER_CSRF_HEADER
 					" (any value): cross-site requests cannot send it");
-	if (!cookie_session(req, c->sid_hash))
+	/* every request charges its address; limited routes charge their own
+	 * budgets too, once the handler knows the email */
+	if (!c->ep->session)
+		return call_limits(c, LIMIT_NONE, run_handler);
+	if (!cookie_session(u, req, c->sid_hash))
 		return call_reply_error(c, 401, "unauthenticated", "log in first");
 	snprintf(key, sizeof(key), USER_SESSION_PREFIX "%s", c->sid_hash);
 	snprintf(idle, sizeof(idle), "%lld", u->opts->session_idle_ms);
@@ -538,6 +622,10 @@ static int load_signer(struct user_service *u)
 	buf[n] = '\0';
 	r = jwt_signer_from_pem(buf, n, o->platform_kid, &u->signer, &reason);
 	sodium_memzero(buf, sizeof(buf));
+	if (r == 0 && jwt_signer_alg(u->signer) != JWT_ES256) {
+		reason = "not an EC P-256 key (session tokens are ES256)";
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		log_error(NULL, "platform key \"%s\" is not usable: %s", o->platform_key_file,
 			  reason ? reason : "invalid");

@@ -43,7 +43,7 @@ struct user_options {
 	const char *audience;            /* aud of session tokens */
 	const char *platform_key_file;   /* PEM private key that signs session tokens */
 	const char *platform_kid;
-	long long token_lifetime_s;
+	long long token_lifetime_s; /* at most 300: ddns-api's maximum */
 	long long session_idle_ms, session_lifetime_ms;
 	bool cookie_secure;
 	long long email_token_ttl_s;
@@ -62,6 +62,8 @@ struct user_options {
 	long long db_timeout_ms;
 };
 
+/* The session cookie's name; "__Host-" USER_COOKIE when it is Secure (bound to
+ * the dashboard's host: a sibling host cannot set or shadow it). */
 #define USER_COOKIE         "ddns_session"
 #define USER_CSRF_HEADER    "X-Requested-With"
 #define USER_JOBS_STREAM    "jobs"

@@ -19,7 +19,8 @@ struct jwt_signer;
 enum limit_kind {
 	LIMIT_NONE,
 	LIMIT_SIGNUP, /* address */
-	LIMIT_LOGIN,  /* address and the email given */
+	LIMIT_LOGIN,  /* a password check: the address, and the account's failures (peeked;
+			 charged by call_password_failed); fails closed */
 	LIMIT_MAIL,   /* address and the email given: requests that send email */
 };
 
@@ -27,7 +28,8 @@ struct endpoint {
 	const char *method, *pattern;
 	void (*fn)(struct call *c);
 	bool session;          /* a session cookie is required */
-	enum limit_kind limit; /* the email comes from the body's "email" */
+	bool csrf;             /* the CSRF header is required (cookie requests but GET) */
+	enum limit_kind limit; /* charged by the handler once the email is known */
 };
 
 extern const struct endpoint user_endpoints[];
@@ -84,11 +86,14 @@ void call_reply_db_error(struct call *c, const struct db_error *err);
 void call_reply_busy(struct call *c);
 typedef void (*step_fn)(struct call *c);
 /*
- * Charges the address's general budget and the route's own (with c->email
- * where the route limits per email: call it once that is known), then
- * @next; answers 429 when one is spent. Fails open.
+ * Charges the budgets of @kind (LIMIT_NONE: the address's general one;
+ * the others with c->email where they limit per email: call it once that is
+ * known), then @next; answers 429 when one is spent. Fails open, except
+ * LIMIT_LOGIN, which answers 503 when the limits cannot be checked.
  */
-void call_limits(struct call *c, step_fn next);
+void call_limits(struct call *c, enum limit_kind kind, step_fn next);
+/* A wrong password for c->email: charges that account's failure budget. */
+void call_password_failed(struct call *c);
 /* Answers 503 and returns true when the engine is being destroyed. */
 bool call_closing(struct call *c);
 
@@ -104,8 +109,9 @@ void user_job(struct user_service *u, const char *rid, const char *type, const c
 typedef void (*session_fn)(struct call *c, int err);
 /* A new session for c->user_id; sets the cookie on c's reply; then @next (err < 0: failed). */
 void session_create(struct call *c, session_fn next);
-/* Ends the sessions of c->user_id, all but c's own when @keep_own; fire and forget. */
-void session_end_others(struct call *c, bool keep_own);
+/* Ends the sessions of c->user_id, all but c's own when @keep_own; then @next (err < 0:
+ * Redis did not confirm). */
+void session_end_others(struct call *c, bool keep_own, session_fn next);
 /* Ends c's session (if any) and clears the cookie; then @next. */
 void session_end(struct call *c, session_fn next);
 /* The header value that clears the cookie. */

@@ -22,7 +22,7 @@ export DDNS_USER_MAIL_EMAIL_RATE=3 DDNS_USER_MAIL_EMAIL_BURST=3
 export DDNS_USER_MAIL_ADDR_RATE=1000 DDNS_USER_MAIL_ADDR_BURST=1000
 export DDNS_USER_SIGNUP_RATE=1000 DDNS_USER_SIGNUP_BURST=1000
 export DDNS_USER_LOGIN_ADDR_RATE=1000 DDNS_USER_LOGIN_ADDR_BURST=1000
-export DDNS_USER_LOGIN_ACCOUNT_RATE=1000 DDNS_USER_LOGIN_ACCOUNT_BURST=1000
+export DDNS_USER_LOGIN_ACCOUNT_RATE=60 DDNS_USER_LOGIN_ACCOUNT_BURST=5
 export DDNS_API_KEY_CACHE_TTL=60s
 trap stack_cleanup EXIT
 
@@ -95,20 +95,18 @@ no_jar
 expect "sign-up" 202 "" POST /api/v1/users "{\"email\":\"Alice@Example.ORG \",\"password\":\"$pw\"}"
 save signup_new
 check "the account is stored normalized and unverified" \
-	test "$(sql "SELECT email || ':' || (verified_at IS NULL) FROM users")" = "$alice:true"
+	test "$(sql "SELECT email || ':' || (verified_at IS NULL) FROM users WHERE id = 1")" = "$alice:true"
 check "the password is stored as argon2id" \
 	test "$(sql "SELECT password_hash LIKE '\$argon2id\$%' FROM users WHERE email = '$alice'")" = t
 check "only the token's SHA-256 is stored" \
-	test "$(sql "SELECT octet_length(token_hash) FROM email_tokens")" = 32
+	test "$(sql "SELECT octet_length(token_hash) FROM email_tokens WHERE user_id = 1")" = 32
 check "the worker writes the verification email" wait_mails "$alice" 1
 vtok=$(link_token "$alice" /verify)
 check "the email holds a verification link" test ${#vtok} -eq 43
-expect "sign-up again with the same email" 202 "" POST /api/v1/users \
-	"{\"email\":\"alice@example.org\",\"password\":\"another password 123\"}"
-save signup_taken
-check "sign-up answers the same for a taken email" same "$tmp/signup_new" "$tmp/signup_taken"
-sleep 0.5
-check "no email is sent for a taken address" test "$(mails_to "$alice")" -eq 1
+expect "sign-up of an unknown email, again" 202 "" POST /api/v1/users \
+	'{"email":"someone@example.org","password":"another password 123"}'
+save signup_other
+check "sign-up answers the same for any email" same "$tmp/signup_new" "$tmp/signup_other"
 
 expect "invalid email" 400 invalid_email POST /api/v1/users '{"email":"not-an-email","password":"long enough password"}'
 expect "short password" 400 password_too_short POST /api/v1/users '{"email":"b@example.org","password":"short"}'
@@ -128,13 +126,48 @@ save login_unknown
 check "login answers the same for an unknown email and a wrong password" \
 	same "$tmp/login_wrong" "$tmp/login_unknown"
 
+for i in 1 2 3 4 5; do
+	http POST /api/v1/sessions '{"email":"dave@example.org","password":"guess number '$i'"}'
+done
+check "five failed logins for one email are answered 401" is 401 invalid_credentials
+expect "the sixth within the hour is limited, account or not" 429 rate_limited POST /api/v1/sessions '{"email":"dave@example.org","password":"guess number 6"}'
+expect "other accounts are not" 401 invalid_credentials POST /api/v1/sessions '{"email":"erin@example.org","password":"guess number 1"}'
+
 expect "a malformed token" 400 invalid_token POST /api/v1/users/verify '{"token":"abc"}'
 expect "an unknown token" 400 invalid_token POST /api/v1/users/verify \
 	"{\"token\":\"$(printf 'A%.0s' $(seq 43))\"}"
 expect "verify" 200 "" POST /api/v1/users/verify "{\"token\":\"$vtok\"}"
+check "no reset needed for an uncontested account" test "$(j 'd["password_reset_required"]')" = false
 check "the account is verified" \
 	test "$(sql "SELECT verified_at IS NOT NULL FROM users WHERE email = '$alice'")" = t
 expect "the token works once" 400 invalid_token POST /api/v1/users/verify "{\"token\":\"$vtok\"}"
+expect "sign-up again with the verified email" 202 "" POST /api/v1/users \
+	"{\"email\":\"$alice\",\"password\":\"another password 123\"}"
+save signup_taken
+check "sign-up answers the same for a taken email" same "$tmp/signup_new" "$tmp/signup_taken"
+sleep 0.5
+check "no email is sent for a verified address" test "$(mails_to "$alice")" -eq 1
+check "and its password stays" \
+	test "$(sql "SELECT count(*) FROM users WHERE email = '$alice' AND NOT contested")" = 1
+
+# two sign-ups for one mailbox: neither password may win, the owner resets
+carol=carol@example.org
+expect "carol signs up" 202 "" POST /api/v1/users "{\"email\":\"$carol\",\"password\":\"carol first passphrase\"}"
+check "her link arrives" wait_mails "$carol" 1
+ctok1=$(link_token "$carol" /verify)
+expect "someone else signs up as carol" 202 "" POST /api/v1/users "{\"email\":\"$carol\",\"password\":\"intruder passphrase\"}"
+check "a second link arrives" wait_mails "$carol" 2
+ctok2=$(link_token "$carol" /verify)
+check "the links differ" test -n "$ctok2" -a "$ctok1" != "$ctok2"
+expect "the first link no longer works" 400 invalid_token POST /api/v1/users/verify "{\"token\":\"$ctok1\"}"
+expect "the newest verifies" 200 "" POST /api/v1/users/verify "{\"token\":\"$ctok2\"}"
+check "and asks for a password reset" test "$(j 'd["password_reset_required"]')" = true
+expect "the intruder's password does not log in" 401 invalid_credentials POST /api/v1/sessions "{\"email\":\"$carol\",\"password\":\"intruder passphrase\"}"
+expect "nor carol's first one" 401 invalid_credentials POST /api/v1/sessions "{\"email\":\"$carol\",\"password\":\"carol first passphrase\"}"
+check "a reset link arrives" wait_mails "$carol" 3
+crtok=$(link_token "$carol" /reset-password)
+expect "carol sets her password" 200 "" POST /api/v1/password-reset/confirm "{\"token\":\"$crtok\",\"password\":\"carol final passphrase\"}"
+expect "and logs in" 201 "" POST /api/v1/sessions "{\"email\":\"$carol\",\"password\":\"carol final passphrase\"}"
 
 use_jar "$jar"
 expect "login" 201 "" POST /api/v1/sessions "{\"email\":\"$alice\",\"password\":\"$pw\"}"
@@ -143,8 +176,11 @@ check "the session cookie is HttpOnly, SameSite=Lax, Path=/" \
 	grep -Eq '^ddns_session=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Lax; Max-Age=[0-9]+$' <<<"$cookie"
 check "the login answers the user" test "$(j 'd["user"]["email"]')" = "$alice"
 uid=$(j 'd["user"]["id"]')
-check "the session is in Redis db3 under the cookie's hash" \
-	test "$(redis-cli -p "$DDNS_REDIS_PORT" -n 3 --scan --pattern 'sess:????????????????????????????????????????????????????????????????' | wc -l)" -eq 1
+sid=$(sed -E 's/^ddns_session=([^;]*);.*/\1/' <<<"$cookie")
+sidhash=$(python3 -c 'import base64, hashlib, sys; print(hashlib.sha256(base64.urlsafe_b64decode(sys.argv[1] + "=")).hexdigest())' "$sid")
+check "the session is in Redis db3 under the SHA-256 of the cookie" \
+	test "$(redis-cli -p "$DDNS_REDIS_PORT" -n 3 EXISTS "sess:$sidhash"):$(redis-cli -p "$DDNS_REDIS_PORT" -n 3 --scan --pattern "*$sid*" | wc -l)" = "1:0"
+check "with an idle expiry" test "$(redis-cli -p "$DDNS_REDIS_PORT" -n 3 PTTL "sess:$sidhash")" -gt 0
 expect "me" 200 "" GET /api/v1/me
 check "me is alice" test "$(j 'd["email"]'):$(j 'd["verified"]')" = "$alice:true"
 no_jar
@@ -273,7 +309,8 @@ check "a password-changed email is sent" wait_mails "$alice" 4
 # ---- logout -----------------------------------------------------------------
 
 expect "log in again" 201 "" POST /api/v1/sessions "{\"email\":\"$alice\",\"password\":\"$pw3\"}"
-expect "log out" 204 "" DELETE /api/v1/sessions
+expect "log out without the CSRF header" 403 csrf_required DELETE /api/v1/sessions
+expect "log out" 204 "" DELETE /api/v1/sessions - "${CSRF[@]}"
 check "the cookie is cleared" grep -q '^ddns_session=; .*Max-Age=0' <<<"$(hdr Set-Cookie)"
 expect "the session is gone" 401 unauthenticated GET /api/v1/me
 
@@ -283,7 +320,7 @@ use_jar "$jar"
 expect "delete with a wrong password" 403 wrong_password DELETE /api/v1/me '{"password":"nope nope nope"}' "${CSRF[@]}"
 expect "delete the account" 204 "" DELETE /api/v1/me "{\"password\":\"$pw3\"}" "${CSRF[@]}"
 check "the account, its domain and records are gone" \
-	test "$(sql "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM domains) + (SELECT count(*) FROM records WHERE domain_id IS NOT NULL)")" = 0
+	test "$(sql "SELECT (SELECT count(*) FROM users WHERE email = '$alice') + (SELECT count(*) FROM domains) + (SELECT count(*) FROM records WHERE domain_id IS NOT NULL)")" = 0
 check "the records leave DNS" within 5 has alice.dyn.test A 'status: NXDOMAIN'
 check "an audit entry remains" \
 	test "$(sql "SELECT count(*) FROM audit_log WHERE action = 'account.delete' AND user_id IS NULL")" = 1
