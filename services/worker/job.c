@@ -91,8 +91,7 @@ bool job_address_valid(const char *s, size_t len)
 	at = memchr(s, '@', len);
 	if (!at || memchr(at + 1, '@', len - (size_t)(at - s) - 1))
 		return false;
-	return local_valid(s, (size_t)(at - s)) &&
-	       domain_valid(at + 1, len - (size_t)(at - s) - 1);
+	return local_valid(s, (size_t)(at - s)) && domain_valid(at + 1, len - (size_t)(at - s) - 1);
 }
 
 static bool id_valid(const char *s, size_t len)

@@ -65,8 +65,8 @@ static const struct config_key keys[] = {
 	{ KEY(smtp_starttls), .type = CONFIG_BOOL, .def = "true",
 	  .help = "smtp transport: require STARTTLS on smtp:// (false: plain text, for a local "
 		  "relay only)" },
-	{ DKEY(send_timeout, send_timeout_ms), .type = CONFIG_DURATION, .def = "30s",
-	  .min = 100, .max = 600000, .help = "deadline of one send, connecting included" },
+	{ DKEY(send_timeout, send_timeout_ms), .type = CONFIG_DURATION, .def = "30s", .min = 100,
+	  .max = 600000, .help = "deadline of one send, connecting included" },
 	{ DKEY(claim_idle, claim_idle_ms), .type = CONFIG_DURATION, .def = "60s", .min = 100,
 	  .max = 86400000,
 	  .help = "re-claim jobs another consumer left pending longer than this (it died); above "
@@ -197,8 +197,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.worker = worker_create(&o, metrics);
-	app.monitor = app.worker ? monitor_create(app.base, app.cfg.redis_stream_url, metrics)
-				 : NULL;
+	app.monitor =
+		app.worker ? monitor_create(app.base, app.cfg.redis_stream_url, metrics) : NULL;
 	if (!app.worker || !app.monitor) {
 		status = CONFIG_EXIT_INVALID;
 		goto out;

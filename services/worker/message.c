@@ -71,8 +71,9 @@ int message_base_url_check(const char *url, const char **ret_reason)
 	}
 	for (const char *p = url; *p; p++)
 		if (!url_char_ok(*p)) {
-			*ret_reason = "holds a character a link cannot carry (space, quote, <, >, ?, "
-				      "#, control)";
+			*ret_reason =
+				"holds a character a link cannot carry (space, quote, <, >, ?, "
+				"#, control)";
 			return -EINVAL;
 		}
 	return 0;
@@ -244,8 +245,7 @@ static int split_subject(const char *txt, char **ret_subject, char **ret_body)
 	return 0;
 }
 
-int message_build(const struct job *job, const struct message_options *o,
-		  struct message **ret_msg)
+int message_build(const struct job *job, const struct message_options *o, struct message **ret_msg)
 {
 	char name[64], addr[JOB_ADDRESS_MAX + 1];
 	const char *base = template_base(job->type), *path = link_path(job->type), *txt, *html,
@@ -369,8 +369,8 @@ static void part(FILE *f, const char *job_id, const char *type, const char *body
 	bool clean = seven_bit_clean(body);
 
 	fprintf(f, "\r\n--=_ddns_%s\r\n", job_id);
-	fprintf(f, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: %s\r\n\r\n",
-		type, clean ? "7bit" : "quoted-printable");
+	fprintf(f, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: %s\r\n\r\n", type,
+		clean ? "7bit" : "quoted-printable");
 	if (!clean) {
 		message_qp_encode(body, f);
 		return;
@@ -395,8 +395,7 @@ static void date_header(long long now_ms, FILE *f)
 		months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-int message_render_eml(const struct message *m, long long now_ms, char **ret_eml,
-		       size_t *ret_len)
+int message_render_eml(const struct message *m, long long now_ms, char **ret_eml, size_t *ret_len)
 {
 	const char *domain = strchr(m->from_addr, '@');
 	char *buf = NULL;

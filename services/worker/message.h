@@ -36,8 +36,7 @@ struct message {
  * Builds the message of @job. Returns 0 and *ret_msg (message_destroy()),
  * -EINVAL (a template is missing or malformed, bad options) or -ENOMEM.
  */
-int message_build(const struct job *job, const struct message_options *o,
-		  struct message **ret_msg);
+int message_build(const struct job *job, const struct message_options *o, struct message **ret_msg);
 void message_destroy(struct message *m); /* NULL-safe */
 
 /*
@@ -49,8 +48,7 @@ void message_destroy(struct message *m); /* NULL-safe */
  * quoted-printable otherwise. Returns 0 and a new NUL-terminated
  * string in *ret_eml with its length, or -ENOMEM.
  */
-int message_render_eml(const struct message *m, long long now_ms, char **ret_eml,
-		       size_t *ret_len);
+int message_render_eml(const struct message *m, long long now_ms, char **ret_eml, size_t *ret_len);
 
 /*
  * Parses a mail_from value: "address" or "Display Name <address>", printable

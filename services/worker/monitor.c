@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PERIOD_MS   1000
-#define FRESH_MS    5000 /* an answer older than this makes the worker not ready */
-#define TIMEOUT_MS  2000
+#define PERIOD_MS  1000
+#define FRESH_MS   5000 /* an answer older than this makes the worker not ready */
+#define TIMEOUT_MS 2000
 
 struct monitor {
 	struct event_base *base;     /* borrowed */
@@ -137,8 +137,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		snprintf(m->error, sizeof(m->error), "could not ask redis");
 		return;
 	}
-	if (redis_client_command(m->client, TIMEOUT_MS, on_len, m, "XLEN %s", WORKER_STREAM) <
-	    0) {
+	if (redis_client_command(m->client, TIMEOUT_MS, on_len, m, "XLEN %s", WORKER_STREAM) < 0) {
 		fail(m, "could not ask redis");
 		round_done(m);
 	}
@@ -169,8 +168,9 @@ struct monitor *monitor_create(struct event_base *base, const char *redis_url,
 	}
 	snprintf(m->error, sizeof(m->error), "no answer yet");
 	if (metrics) {
-		m->m_lag = metrics_gauge(metrics, "ddns_worker_queue_lag",
-					 "Entries of the stream jobs not yet delivered to the group.");
+		m->m_lag =
+			metrics_gauge(metrics, "ddns_worker_queue_lag",
+				      "Entries of the stream jobs not yet delivered to the group.");
 		m->m_pending = metrics_gauge(
 			metrics, "ddns_worker_queue_pending",
 			"Entries delivered and not acknowledged yet (in hand, waiting for a "
@@ -202,9 +202,11 @@ bool monitor_ready(const struct monitor *m, json_t *checks)
 
 	if (checks) {
 		json_object_set_new(checks, "redis",
-				    json_string(fresh ? "ok" : m->error[0] ? m->error : "stale"));
+				    json_string(fresh         ? "ok"
+						: m->error[0] ? m->error
+							      : "stale"));
 		json_object_set_new(checks, "group",
-				    json_string(!fresh	       ? "unknown"
+				    json_string(!fresh            ? "unknown"
 						: m->group_exists ? "ok"
 								  : "missing"));
 	}

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define BODY_MAX  (64 * 1024) /* of an answer we keep */
-#define TYPE_MAX  96
+#define BODY_MAX   (64 * 1024) /* of an answer we keep */
+#define TYPE_MAX   96
 #define REGION_MAX 32
 
 static const char *env(const char *name)
@@ -111,10 +111,10 @@ char *ses_request_body(const struct message *m)
 	char *s;
 
 	doc = json_pack("{s:s, s:{s:[s]}, s:{s:{s:{s:s, s:s}, s:{s:{s:s, s:s}, s:{s:s, s:s}}}}}",
-			"FromEmailAddress", m->from, "Destination", "ToAddresses", m->to,
-			"Content", "Simple", "Subject", "Data", m->subject, "Charset", "UTF-8",
-			"Body", "Text", "Data", m->text, "Charset", "UTF-8", "Html", "Data",
-			m->html, "Charset", "UTF-8");
+			"FromEmailAddress", m->from, "Destination", "ToAddresses", m->to, "Content",
+			"Simple", "Subject", "Data", m->subject, "Charset", "UTF-8", "Body", "Text",
+			"Data", m->text, "Charset", "UTF-8", "Html", "Data", m->html, "Charset",
+			"UTF-8");
 	if (!doc)
 		return NULL;
 	s = json_dumps(doc, JSON_COMPACT);
@@ -186,8 +186,7 @@ static void copy_ident(const char *s, size_t len, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-void ses_error_type(const char *header, const char *body, size_t body_len, char *buf,
-		    size_t size)
+void ses_error_type(const char *header, const char *body, size_t body_len, char *buf, size_t size)
 {
 	buf[0] = '\0';
 	if (size == 0)
@@ -322,8 +321,7 @@ int ses_send(CURL *curl, const struct ses_config *c, const struct message *m, lo
 {
 	struct curl_slist *headers = NULL, *h;
 	struct answer a = { 0 };
-	char *body = NULL, *url = NULL, *token_header = NULL, sigv4[64], type[TYPE_MAX],
-	     msg[120];
+	char *body = NULL, *url = NULL, *token_header = NULL, sigv4[64], type[TYPE_MAX], msg[120];
 	long status = 0;
 	CURLcode cc;
 	int r = -ENOMEM;

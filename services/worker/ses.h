@@ -54,8 +54,7 @@ enum send_status ses_classify(long status, const char *error_type);
  * else "__type" (after its '#'), "code" or "Code" of a JSON body, else
  * <Code> of an XML body. Copied into @buf; "" when none.
  */
-void ses_error_type(const char *header, const char *body, size_t body_len, char *buf,
-		    size_t size);
+void ses_error_type(const char *header, const char *body, size_t body_len, char *buf, size_t size);
 
 /*
  * Sends @m with @curl (borrowed; reset here, its connections kept for the

@@ -10,6 +10,9 @@ enum send_status smtp_classify(CURLcode code, long reply_code)
 {
 	if (code == CURLE_OK)
 		return SEND_OK;
+	/* a refused login is the operator's to fix, not the message's fault: retried */
+	if (code == CURLE_LOGIN_DENIED)
+		return SEND_TEMPORARY;
 	if (reply_code >= 500 && reply_code < 600)
 		return SEND_PERMANENT;
 	return SEND_TEMPORARY; /* 4xx, or no answer at all */
@@ -60,8 +63,8 @@ int smtp_send(CURL *curl, const struct smtp_config *c, const struct message *m, 
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	if (strncmp(c->url, "smtp://", 7) == 0)
-		curl_easy_setopt(curl, CURLOPT_USE_SSL, c->starttls ? (long)CURLUSESSL_ALL
-								    : (long)CURLUSESSL_NONE);
+		curl_easy_setopt(curl, CURLOPT_USE_SSL,
+				 c->starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
 	if (c->username && *c->username) {
 		curl_easy_setopt(curl, CURLOPT_USERNAME, c->username);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, c->password ? c->password : "");

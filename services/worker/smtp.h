@@ -19,9 +19,10 @@ struct smtp_config {
 };
 
 /*
- * The class of an SMTP outcome: CURLE_OK is sent; a reply code 4xx is
- * temporary, 5xx permanent; without a reply code (connection refused,
- * timeout, TLS failure, refused login) temporary.
+ * The class of an SMTP outcome: CURLE_OK is sent; a refused login is
+ * temporary (the operator's to fix: retried until max_attempts); otherwise a
+ * reply code 5xx is permanent, 4xx temporary, and no reply code at all
+ * (connection refused, timeout, TLS failure) temporary.
  */
 enum send_status smtp_classify(CURLcode code, long reply_code);
 

@@ -19,7 +19,7 @@
 struct transport {
 	enum transport_kind kind;
 	long long timeout_ms;
-	char *mail_dir; /* owned */
+	char *mail_dir;                                 /* owned */
 	char *smtp_url, *smtp_username, *smtp_password; /* owned */
 	bool smtp_starttls;
 	struct ses_config ses; /* owned strings */
@@ -162,7 +162,7 @@ struct transport *transport_create(const struct transport_options *o)
 			goto oom;
 		snprintf(t->describe, sizeof(t->describe), "smtp via %s%s", o->smtp_url,
 			 strncmp(o->smtp_url, "smtps://", 8) == 0 ? ""
-			 : o->smtp_starttls			  ? " (STARTTLS required)"
+			 : o->smtp_starttls                       ? " (STARTTLS required)"
 								  : " (no STARTTLS)");
 		break;
 	case TRANSPORT_SES:
@@ -237,8 +237,7 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int transport_write_file(const char *dir, const struct message *m, long long now_ms,
-			 char *ret_path)
+int transport_write_file(const char *dir, const struct message *m, long long now_ms, char *ret_path)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	char *eml = NULL;
@@ -292,13 +291,14 @@ static int send_file(struct transport *t, const struct message *m, struct send_r
 		return r;
 	if (r < 0) {
 		/* a full disk or a read-only folder may be fixed: try again later */
-		send_result_set(ret, SEND_TEMPORARY, "file: could not write to %s: %s",
-				t->mail_dir, strerror(-r));
+		send_result_set(ret, SEND_TEMPORARY, "file: could not write to %s: %s", t->mail_dir,
+				strerror(-r));
 		return 0;
 	}
 	/* local development only: the one place where a token reaches a log */
 	log_fields(LOG_LEVEL_INFO, m->job_id,
-		   (struct log_field[]){ { .key = "file", .str = path } }, 1, "mail for \"%s\" written to %s%s%s", m->to, path, m->link ? "; link: " : "",
+		   (struct log_field[]){ { .key = "file", .str = path } }, 1,
+		   "mail for \"%s\" written to %s%s%s", m->to, path, m->link ? "; link: " : "",
 		   m->link ? m->link : "");
 	send_result_set(ret, SEND_OK, "written to %s", path);
 	return 0;

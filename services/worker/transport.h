@@ -68,11 +68,11 @@ struct transport_options {
 	const char *smtp_username; /* NULL: no AUTH */
 	const char *smtp_password;
 	bool smtp_starttls; /* require STARTTLS on smtp:// */
-	/*
-	 * ses: the settings come from the environment (AWS_REGION or
-	 * AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_SES or AWS_ENDPOINT_URL,
-	 * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): see ses.h.
-	 */
+			    /*
+			     * ses: the settings come from the environment (AWS_REGION or
+			     * AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_SES or AWS_ENDPOINT_URL,
+			     * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): see ses.h.
+			     */
 };
 
 struct transport;

@@ -16,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REDIS_TIMEOUT_MS  5000 /* above the XREADGROUP BLOCK */
-#define READ_BLOCK_MS     1000 /* how long a read waits: also how soon a stop is seen */
-#define CLAIM_ROUNDS      100  /* XAUTOCLAIM calls (one entry each) per claim pass */
-#define RETRIES_MAX       1024 /* retries waiting in memory; beyond, re-claimed after claim_idle */
-#define RECORD_TRIES      20   /* tries to record a sent job before giving up */
-#define BACKOFF_MIN_MS    100
-#define BACKOFF_MAX_MS    5000
-#define DEAD_VALUE_MAX    1024 /* bytes of a field value copied into a dead letter */
-#define ENTRY_ID_SIZE     64
+#define REDIS_TIMEOUT_MS 5000 /* above the XREADGROUP BLOCK */
+#define READ_BLOCK_MS    1000 /* how long a read waits: also how soon a stop is seen */
+#define CLAIM_ROUNDS     100  /* XAUTOCLAIM calls (one entry each) per claim pass */
+#define RETRIES_MAX      1024 /* retries waiting in memory; beyond, re-claimed after claim_idle */
+#define RECORD_TRIES     20   /* tries to record a sent job before giving up */
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   5000
+#define DEAD_VALUE_MAX   1024 /* bytes of a field value copied into a dead letter */
+#define ENTRY_ID_SIZE    64
 
 struct retry {
 	char entry[ENTRY_ID_SIZE]; /* stream entry id */
@@ -97,17 +97,20 @@ static void register_metrics(struct worker *w, struct metrics_registry *m)
 {
 	if (!m)
 		return;
-	w->m_received = metrics_counter(m, "ddns_worker_jobs_received_total",
-					"Stream entries taken in hand (new, re-claimed and retried).");
+	w->m_received =
+		metrics_counter(m, "ddns_worker_jobs_received_total",
+				"Stream entries taken in hand (new, re-claimed and retried).");
 	w->m_sent = metrics_counter(m, "ddns_worker_jobs_sent_total", "Jobs sent.");
 	w->m_failed = metrics_counter(m, "ddns_worker_jobs_failed_total",
 				      "Send attempts that failed (temporary or permanent).");
 	w->m_retried = metrics_counter(m, "ddns_worker_jobs_retried_total",
 				       "Retries scheduled after a temporary failure.");
-	w->m_dead = metrics_counter(m, "ddns_worker_jobs_dead_lettered_total",
-				    "Jobs moved to jobs:dead (malformed, refused, out of attempts).");
-	w->m_duplicate = metrics_counter(m, "ddns_worker_jobs_duplicate_total",
-					 "Jobs found in jobs:sent and acknowledged without sending.");
+	w->m_dead =
+		metrics_counter(m, "ddns_worker_jobs_dead_lettered_total",
+				"Jobs moved to jobs:dead (malformed, refused, out of attempts).");
+	w->m_duplicate =
+		metrics_counter(m, "ddns_worker_jobs_duplicate_total",
+				"Jobs found in jobs:sent and acknowledged without sending.");
 	w->m_claimed = metrics_counter(m, "ddns_worker_jobs_claimed_total",
 				       "Entries re-claimed from consumers idle past claim_idle.");
 	w->m_send_seconds = metrics_histogram(m, "ddns_worker_send_duration_seconds",
@@ -327,8 +330,7 @@ static bool retry_add(struct worker *w, const char *entry, long long due_ms)
 /* ---- one job ---------------------------------------------------------------- */
 
 /* The fields of an entry's field array, borrowed from the reply; at most @max. */
-static size_t entry_fields(const redisReply *arr, struct job_field *out, size_t max,
-			   bool *ret_more)
+static size_t entry_fields(const redisReply *arr, struct job_field *out, size_t max, bool *ret_more)
 {
 	size_t n = 0;
 
@@ -428,8 +430,7 @@ static int dead_letter(struct worker *w, const char *entry, const struct job_fie
 	if (r == 0) {
 		metric_inc(w->m_dead);
 		log_fields(LOG_LEVEL_WARN, job_id,
-			   (struct log_field[]){ LOG_STR("entry", entry),
-						 LOG_STR("reason", reason),
+			   (struct log_field[]){ LOG_STR("entry", entry), LOG_STR("reason", reason),
 						 LOG_NUM("attempts", attempts) },
 			   3, "job moved to %s: %s", WORKER_DEAD_STREAM, reason);
 	}
@@ -468,7 +469,7 @@ static int record_sent(struct worker *w, const char *job_id)
 		}
 		metric_inc(w->m_redis_errors);
 		disconnect(w);
-	again: {
+	again : {
 		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000 };
 
 		nanosleep(&ts, NULL);
@@ -627,8 +628,8 @@ static int handle_entry(struct worker *w, const redisReply *e)
 		return dead_letter(w, entry, fields, n, job.id, why, attempts);
 	}
 	{
-		long long delay = backoff_delay_ms((int)attempts, w->retry_base_ms,
-						   w->retry_max_ms, backoff_random());
+		long long delay = backoff_delay_ms((int)attempts, w->retry_base_ms, w->retry_max_ms,
+						   backoff_random());
 
 		metric_inc(w->m_retried);
 		log_fields(LOG_LEVEL_WARN, job.id,
@@ -637,9 +638,10 @@ static int handle_entry(struct worker *w, const redisReply *e)
 						 LOG_NUM("retry_in_ms", delay) },
 			   3, "send failed (%s), trying again in %lld ms", res.reason, delay);
 		if (!retry_add(w, entry, now_ms() + delay))
-			log_warn(NULL,
-				 "too many retries waiting: entry %s is re-claimed after claim_idle",
-				 entry);
+			log_warn(
+				NULL,
+				"too many retries waiting: entry %s is re-claimed after claim_idle",
+				entry);
 	}
 	return 0;
 }
@@ -664,9 +666,9 @@ static int claim(struct worker *w)
 	char start[ENTRY_ID_SIZE] = "0-0";
 
 	for (int round = 0; round < CLAIM_ROUNDS && !atomic_load(&w->stop); round++) {
-		redisReply *rep = redisCommand(w->rc, "XAUTOCLAIM %s %s %s %lld %s COUNT 1",
-					       WORKER_STREAM, WORKER_GROUP, w->consumer,
-					       w->claim_idle_ms, start);
+		redisReply *rep =
+			redisCommand(w->rc, "XAUTOCLAIM %s %s %s %lld %s COUNT 1", WORKER_STREAM,
+				     WORKER_GROUP, w->consumer, w->claim_idle_ms, start);
 		int r;
 
 		if (is_nogroup(rep)) {
@@ -850,7 +852,8 @@ static void *run(void *arg)
 				log_warn(NULL, "retrying in %lld ms", backoff);
 				nap(w, backoff / 2 + (long long)(backoff_random() %
 								 (uint64_t)(backoff / 2 + 1)));
-				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				backoff =
+					backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
 			backoff = BACKOFF_MIN_MS;
