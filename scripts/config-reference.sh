@@ -19,6 +19,7 @@ programs=(
 	admin/ddns-admin
 	services/cache/ddns-cache
 	services/api/ddns-api
+	services/worker/ddns-worker
 )
 
 generate() {
