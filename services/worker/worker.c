@@ -163,6 +163,11 @@ struct worker *worker_create(const struct worker_options *o, struct metrics_regi
 	w->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 300000;
 	w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
 	w->crash_after = o->crash_after;
+	if (w->claim_idle_ms <= o->transport.timeout_ms)
+		log_warn(NULL,
+			 "claim_idle (%lld ms) is not above send_timeout (%lld ms): another worker "
+			 "may re-claim a job whose send is still in flight and send it twice",
+			 w->claim_idle_ms, o->transport.timeout_ms);
 	w->transport = transport_create(&o->transport);
 	if (!w->transport)
 		goto fail;
