@@ -10,6 +10,8 @@
 #      mail, throttling retried, a permanent refusal dead-lettered, moto's own
 #      refusal of an unverified sender, health answered during a slow send
 #  (e) SIGTERM: the job in hand finished, exit 0
+# and SMTP (libcurl) against a small sink (tests/integration/smtp_sink.py):
+# delivered, 451 retried, 550 dead-lettered, STARTTLS enforced
 # Prints TAP. Usage: test_worker.sh BUILDDIR
 set -uo pipefail
 
@@ -294,6 +296,60 @@ job email.password_changed "$id3b" frank@example.org >/dev/null
 check "... a job past max_attempts is dead-lettered, not sent" within 10 bash -c "
 	d=\$(dead_of $id3b); grep -q '^reason=gave up: 3 attempts started' <<<\"\$d\" && grep -qx attempts=3 <<<\"\$d\""
 check "... no .eml" test "$(emls "$id3b")" = 0
+stop_worker
+
+# ---- Redis restarted under a running worker -------------------------------------------------
+
+id13=$(new_id) tok13=$(new_token)
+start_worker w11 >/dev/null
+redis-cli -h 127.0.0.1 -p "$redis_port" shutdown nosave >/dev/null 2>&1
+check "redis gone: /readyz says not ready, /healthz still answers" within 10 bash -c "
+	! curl -fsS --max-time 1 http://$W_LISTEN/readyz >/dev/null && curl -fsS --max-time 1 http://$W_LISTEN/healthz >/dev/null"
+redis_start "$tmp/redis" "$redis_port" --save '' --appendonly no >/dev/null
+check "redis back (empty): ready again, the group made again" within 15 curl -fsS --max-time 1 "http://$W_LISTEN/readyz"
+job email.verify "$id13" kim@example.org "$tok13" >/dev/null
+check "... and a new job is sent" within 10 has_eml "$id13"
+stop_worker
+check "... exit 0 after all that" test "$W_STATUS" = 0
+
+# ---- SMTP (libcurl) against a local sink (tests/integration/smtp_sink.py) -----------------
+
+python3 "$root/tests/integration/smtp_sink.py" "$tmp/smtp.port" "$tmp/smtp" >"$tmp/smtp.log" 2>&1 &
+pids+=($!)
+within 10 test -s "$tmp/smtp.port"
+smtp_url=smtp://127.0.0.1:$(cat "$tmp/smtp.port" 2>/dev/null)
+# smtp_mail ID: the sink's file of the mail of job ID
+smtp_mail() {
+	grep -l "^Message-ID: <$1@" "$tmp"/smtp/*.eml 2>/dev/null | head -n 1
+}
+export -f smtp_mail
+export tmp
+
+id9=$(new_id) tok9=$(new_token) id10=$(new_id) tok10=$(new_token) id11=$(new_id) tok11=$(new_token)
+check "worker with mail_transport=smtp starts" start_worker w9 DDNS_WORKER_MAIL_TRANSPORT=smtp \
+	DDNS_WORKER_SMTP_URL="$smtp_url" DDNS_WORKER_SMTP_STARTTLS=false \
+	DDNS_WORKER_MAIL_FROM='ddns <noreply@example.org>'
+job email.verify "$id9" ivan@example.org "$tok9" >/dev/null
+check "smtp: the sink receives the mail" within 10 bash -c "[ -n \"\$(smtp_mail $id9)\" ]"
+check "smtp: envelope, headers and link" bash -c "
+	f=\$(smtp_mail $id9); e=\${f%.eml}.env
+	grep -qx 'from <noreply@example.org>' \$e && grep -qx 'to <ivan@example.org>' \$e &&
+	grep -q '^To: ivan@example.org' \$f && grep -q '^Subject: Confirm your email address' \$f &&
+	grep -q 'http://127.0.0.1:3000/verify?token=$tok9' \$f"
+job email.password_reset "$id10" grey@example.org "$tok10" >/dev/null
+check "smtp: 451 (greylisted) is retried, then delivered" within 10 bash -c "[ -n \"\$(smtp_mail $id10)\" ]"
+check "... counted as a retry" metric_ge ddns_worker_jobs_retried_total 1
+job email.verify "$id11" rejected@example.org "$tok11" >/dev/null
+check "smtp: 550 goes to jobs:dead at once" within 10 bash -c "
+	d=\$(dead_of $id11); grep -q '^reason=smtp: 550' <<<\"\$d\" && grep -qx attempts=1 <<<\"\$d\""
+stop_worker
+id12=$(new_id) tok12=$(new_token)
+start_worker w10 DDNS_WORKER_MAIL_TRANSPORT=smtp DDNS_WORKER_SMTP_URL="$smtp_url" \
+	DDNS_WORKER_MAX_ATTEMPTS=2 >/dev/null
+job email.verify "$id12" judy@example.org "$tok12" >/dev/null
+check "smtp: STARTTLS required and not offered: nothing sent in clear, dead after max_attempts" \
+	within 10 bash -c "d=\$(dead_of $id12); grep -q '^reason=gave up after 2 attempts: smtp: ' <<<\"\$d\" &&
+	[ -z \"\$(smtp_mail $id12)\" ]"
 stop_worker
 
 # ---- (d) SES against moto_server -------------------------------------------------------
