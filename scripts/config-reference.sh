@@ -20,6 +20,7 @@ programs=(
 	services/cache/ddns-cache
 	services/api/ddns-api
 	services/user/ddns-user
+	services/worker/ddns-worker
 )
 
 generate() {

@@ -10,7 +10,8 @@
 # Ports (fixed, configurable): DDNS_PG_PORT (5433), DDNS_REDIS_PORT (6380),
 # DDNS_DNS_PORT (5300, PowerDNS), DDNS_PDNS_API_PORT (8082), DDNS_BACKEND_LISTEN
 # (127.0.0.1:9101), DDNS_CACHE_LISTEN (127.0.0.1:9104), DDNS_API_LISTEN
-# (127.0.0.1:8080), DDNS_USER_LISTEN (127.0.0.1:8081); the state folder:
+# (127.0.0.1:8080), DDNS_USER_LISTEN (127.0.0.1:8081), DDNS_WORKER_LISTEN
+# (127.0.0.1:9103); the state folder:
 # DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
 set -euo pipefail
 
@@ -40,6 +41,9 @@ export DDNS_API_LISTEN=${DDNS_API_LISTEN:-127.0.0.1:8080}
 export DDNS_API_PLATFORM_KEY_FILE=$run/platform.pub.pem
 export DDNS_USER_LISTEN=${DDNS_USER_LISTEN:-127.0.0.1:8081}
 export DDNS_USER_PLATFORM_KEY_FILE=$run/platform.key.pem
+export DDNS_WORKER_LISTEN=${DDNS_WORKER_LISTEN:-127.0.0.1:9103}
+# the file transport: every mail the stack sends is a .eml file here
+export DDNS_WORKER_MAIL_DIR=$run/mail
 
 # Where PostgreSQL keeps its data: .run/postgres when the server user can
 # reach it, else below /var/tmp (the checkout may sit in a folder only root
@@ -159,6 +163,19 @@ start_user() {
 	fi
 }
 
+start_worker() {
+	local worker
+	worker=$(bin services/worker/ddns-worker)
+	if pid_alive "$run/worker.pid"; then
+		echo "ddns-worker: already running"
+	else
+		daemon_start "$run/worker.pid" "$run/worker.log" "$worker"
+		wait_http "http://$DDNS_WORKER_LISTEN/readyz" 30 ||
+			die "ddns-worker did not get ready, see $run/worker.log"
+		echo "ddns-worker: started, mail as files in $DDNS_WORKER_MAIL_DIR (health http://$DDNS_WORKER_LISTEN)"
+	fi
+}
+
 cmd_up() {
 	local pg migrate
 	mkdir -p "$run"
@@ -188,6 +205,7 @@ cmd_up() {
 	start_dns
 	start_api
 	start_user
+	start_worker
 
 	cat >"$run/env" <<-EOF
 		# written by scripts/stack.sh up: the local stack's addresses
@@ -198,6 +216,8 @@ cmd_up() {
 		DDNS_PDNS_API_URL=$DDNS_PDNS_API_URL
 		DDNS_API_URL=http://$DDNS_API_LISTEN
 		DDNS_USER_URL=http://$DDNS_USER_LISTEN
+		DDNS_WORKER_URL=http://$DDNS_WORKER_LISTEN
+		DDNS_MAIL_DIR=$DDNS_WORKER_MAIL_DIR
 	EOF
 	echo "stack is up: try  dig @127.0.0.1 -p $dns_port $(first_zone) SOA  (addresses in .run/env)"
 }
@@ -207,7 +227,8 @@ cmd_down() {
 	[ -d "$run" ] || { echo "nothing to stop"; return 0; }
 	pg=$(pg_dir)
 	local name pidfile
-	for name in ddns-user:user.pid ddns-api:api.pid pdns:pdns/pdns.pid ddns-backend:backend.pid ddns-cache:cache.pid; do
+	for name in ddns-user:user.pid ddns-worker:worker.pid ddns-api:api.pid pdns:pdns/pdns.pid \
+		ddns-backend:backend.pid ddns-cache:cache.pid; do
 		pidfile=$run/${name#*:}
 		if pid_alive "$pidfile"; then
 			stop_pid "$pidfile"
@@ -247,7 +268,7 @@ cmd_status() {
 	local name pidfile what
 	for name in ddns-cache:cache.pid:$DDNS_CACHE_LISTEN ddns-backend:backend.pid:$DDNS_BACKEND_SOCKET \
 		pdns:pdns/pdns.pid:127.0.0.1:$dns_port ddns-api:api.pid:$DDNS_API_LISTEN \
-		ddns-user:user.pid:$DDNS_USER_LISTEN; do
+		ddns-user:user.pid:$DDNS_USER_LISTEN ddns-worker:worker.pid:$DDNS_WORKER_LISTEN; do
 		pidfile=$run/$(cut -d: -f2 <<<"$name")
 		what=$(cut -d: -f3- <<<"$name")
 		if pid_alive "$pidfile"; then
@@ -268,7 +289,7 @@ cmd_run() {
 	trap 'cmd_down' EXIT
 	echo "following logs; Ctrl-C stops the stack"
 	tail -n 0 -F "$pg/postgres.log" "$run/redis/redis.log" "$run/cache.log" "$run/backend.log" \
-		"$run/pdns/pdns.log" "$run/api.log" "$run/user.log" &
+		"$run/pdns/pdns.log" "$run/api.log" "$run/user.log" "$run/worker.log" &
 	tail_pid=$!
 	wait "$tail_pid"
 }

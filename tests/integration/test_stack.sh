@@ -21,7 +21,7 @@ trap cleanup EXIT
 running() {
 	local out p
 	out=$("$stack" status) || return 1
-	for p in postgres redis ddns-cache ddns-backend pdns ddns-api; do
+	for p in postgres redis ddns-cache ddns-backend pdns ddns-api ddns-user ddns-worker; do
 		grep -q "^$p *running" <<<"$out" || return 1
 	done
 }
@@ -43,7 +43,7 @@ stopped() {
 	local out status=0 p
 	out=$("$stack" status) || status=$?
 	[ "$status" -eq 3 ] || return 1
-	for p in postgres redis ddns-cache ddns-backend pdns ddns-api; do
+	for p in postgres redis ddns-cache ddns-backend pdns ddns-api ddns-user ddns-worker; do
 		grep -q "^$p *stopped" <<<"$out" || return 1
 	done
 }
@@ -53,8 +53,18 @@ no_leftovers() {
 		! dig +time=1 +tries=1 @127.0.0.1 -p "$DDNS_DNS_PORT" dyn.test SOA >/dev/null 2>&1 &&
 		! redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" ping >/dev/null 2>&1 &&
 		! curl -sf "http://$DDNS_API_LISTEN/healthz" >/dev/null 2>&1 &&
+		! curl -sf "http://$DDNS_WORKER_LISTEN/healthz" >/dev/null 2>&1 &&
 		! psql "$db" -c 'select 1' >/dev/null 2>&1 &&
 		[ ! -e "$DDNS_RUN_DIR/redis/redis.pid" ]
+}
+
+# A verify job on the stack's stream becomes a .eml in $run/mail (ddns-worker, file transport).
+mails() {
+	local id
+	id=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 1 XADD jobs '*' type email.verify id "$id" \
+		to stack@example.org token abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234 >/dev/null &&
+		within 10 test -n "$(find "$run/mail" -name "*-$id.eml" 2>/dev/null)"
 }
 
 seeded() {
@@ -71,11 +81,12 @@ redis_kept() {
 }
 
 for round in 1 2; do
-	check "round $round: up starts PostgreSQL, Redis, ddns-cache, ddns-backend, PowerDNS, ddns-api" "$stack" up
+	check "round $round: up starts PostgreSQL, Redis, ddns-cache, ddns-backend, PowerDNS, ddns-api, ddns-user, ddns-worker" "$stack" up
 	check "round $round: up again is a no-op" "$stack" up
-	check "round $round: status shows all six running" running
+	check "round $round: status shows all eight running" running
 	check "round $round: ddns-api is ready and lists the base zone" api_ready
 	check "round $round: PowerDNS answers dyn.test SOA authoritatively" answers
+	check "round $round: ddns-worker writes a verify job's mail into .run/mail" mails
 	check "round $round: the base zone is seeded once, with NS records" seeded
 	check "round $round: migrate on a migrated database applies nothing" "$stack" migrate
 	if [ "$round" = 1 ]; then
