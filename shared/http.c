@@ -1501,3 +1501,20 @@ void http_request_user_agent(const struct http_request *req, char *out, size_t s
 		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
 	out[n] = '\0';
 }
+
+int http_request_json_fields(struct http_request *req, const struct http_field *f, size_t n,
+			     json_t **ret_doc)
+{
+	const char *code;
+	char msg[200];
+	int r;
+
+	r = http_request_json(req, ret_doc);
+	if (r < 0)
+		return r;
+	if (http_json_fields_check(*ret_doc, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
+		http_reply_error(req, 400, code, "%s", msg);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -278,3 +278,13 @@ struct http_field {
  */
 int http_json_fields_check(json_t *obj, const struct http_field *f, size_t n, const char *where,
 			   const char **ret_code, char *msg, size_t size);
+
+/*
+ * http_request_json() and then http_json_fields_check() of the body's
+ * members, answering 400 with the check's code on failure. Returns 0, or a
+ * negative errno after replying (@req is gone). *ret_doc is set whenever the
+ * body parsed, also when its members were refused: the caller owns it (and
+ * may wipe secrets in it before freeing it).
+ */
+int http_request_json_fields(struct http_request *req, const struct http_field *f, size_t n,
+			     json_t **ret_doc);

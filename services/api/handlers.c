@@ -30,23 +30,14 @@
 
 /* ---- input -------------------------------------------------------------- */
 
-/* Parses the body and checks its members; replies on failure. */
+/* Parses the body and checks its members; replies and frees the call on failure. */
 static int read_body(struct call *c, const struct http_field *f, size_t n)
 {
-	const char *code;
-	char msg[200];
-	int r;
+	int r = http_request_json_fields(c->req, f, n, &c->body);
 
-	r = http_request_json(c->req, &c->body);
-	if (r < 0) {
-		call_free(c); /* http_request_json answered and freed the request */
-		return r;
-	}
-	if (http_json_fields_check(c->body, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
-		call_reply_error(c, 400, code, "%s", msg);
-		return -EINVAL;
-	}
-	return 0;
+	if (r < 0)
+		call_free(c); /* answered: the request is gone */
+	return r;
 }
 
 /* A record as given: validated and canonical. */

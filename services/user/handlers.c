@@ -48,23 +48,14 @@ static const struct http_field f_key[] = { { "name", JSON_STRING, false },
 
 /* ---- input -------------------------------------------------------------- */
 
-/* Parses the body and checks its members; replies on failure. */
+/* Parses the body and checks its members; replies and frees the call on failure. */
 static int read_body(struct call *c, const struct http_field *f, size_t n)
 {
-	const char *code;
-	char msg[200];
-	int r;
+	int r = http_request_json_fields(c->req, f, n, &c->body);
 
-	r = http_request_json(c->req, &c->body);
-	if (r < 0) {
-		call_free(c); /* http_request_json answered and freed the request */
-		return r;
-	}
-	if (http_json_fields_check(c->body, f, n, "the body", &code, msg, sizeof(msg)) < 0) {
-		call_reply_error(c, 400, code, "%s", msg);
-		return -EINVAL;
-	}
-	return 0;
+	if (r < 0)
+		call_free(c); /* answered: the request is gone */
+	return r;
 }
 
 static const char *str(struct call *c, const char *member)
@@ -542,6 +533,17 @@ static void on_token_user(PGresult *res, const struct db_error *err, void *arg)
 	sign_session_token(c);
 }
 
+/* Tells ddns-api that key @kid is revoked (it drops the key from its cache at once). */
+static void announce_revoked(struct call *c, const char *kid)
+{
+	if (redis_client_command(c->u->stream_redis, 0, NULL, NULL, "PUBLISH %s %s",
+				 JWT_KEYS_REVOKED_CHANNEL, kid) < 0)
+		log_warn(http_request_id(c->req),
+			 "could not announce the revocation of key \"%s\" (ddns-api drops it "
+			 "within its key cache TTL)",
+			 kid);
+}
+
 /* ---- the account -------------------------------------------------------- */
 
 static void on_me(PGresult *res, const struct db_error *err, void *arg)
@@ -612,14 +614,7 @@ static void on_deleted(PGresult *res, const struct db_error *err, void *arg)
 		log_warn(http_request_id(c->req), "could not add every change to the stream (the "
 						  "change log delivers them)");
 	json_array_foreach(json_object_get(doc, "kids"), i, kid)
-	{
-		if (redis_client_command(c->u->stream_redis, 0, NULL, NULL, "PUBLISH %s %s",
-					 JWT_KEYS_REVOKED_CHANNEL, json_string_value(kid)) < 0)
-			log_warn(http_request_id(c->req),
-				 "could not announce the revocation of key \"%s\" (ddns-api drops "
-				 "it within its key cache TTL)",
-				 json_string_value(kid));
-	}
+		announce_revoked(c, json_string_value(kid));
 	json_decref(doc);
 	log_info(http_request_id(c->req), "account %lld deleted (%zu DNS changes)", c->user_id, n);
 	/* the account is gone, so its sessions find no user anyway; end them now */
@@ -792,12 +787,7 @@ static void on_key_deleted(PGresult *res, const struct db_error *err, void *arg)
 	(void)res;
 	if (err)
 		return call_reply_db_error(c, err);
-	if (redis_client_command(c->u->stream_redis, 0, NULL, NULL, "PUBLISH %s %s",
-				 JWT_KEYS_REVOKED_CHANNEL, kid) < 0)
-		log_warn(http_request_id(c->req),
-			 "could not announce the revocation of key \"%s\" (ddns-api drops it "
-			 "within its key cache TTL)",
-			 kid);
+	announce_revoked(c, kid);
 	log_info(http_request_id(c->req), "key \"%s\" of user %lld revoked", kid, c->user_id);
 	call_reply_json(c, 204, NULL);
 }
