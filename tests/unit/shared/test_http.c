@@ -173,6 +173,20 @@ static void handle_echo(struct http_request *req, void *arg)
 	http_reply_json(req, 201, json_pack("{s:o}", "got", doc));
 }
 
+/* http_request_json_fields: {"name": string, required; "n": integer}. */
+static void handle_fields(struct http_request *req, void *arg)
+{
+	static const struct http_field f[] = { { "name", JSON_STRING, true },
+					       { "n", JSON_INTEGER, false } };
+	json_t *doc = NULL;
+
+	if (http_request_json_fields(req, f, 2, &doc) < 0) {
+		json_decref(doc); /* answered */
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:o}", "got", doc));
+}
+
 /* Replies the X-Forwarded-For lines joined into a buffer of 24 bytes. */
 static void handle_xff(struct http_request *req, void *arg)
 {
@@ -236,6 +250,7 @@ static bool ready_cb(json_t *checks, void *arg)
 static const struct http_route routes[] = {
 	{ "GET", ROUTE, handle_rrsets, NULL },
 	{ "POST", "/api/v1/echo", handle_echo, NULL },
+	{ "POST", "/api/v1/fields", handle_fields, NULL },
 	{ "PUT", "/api/v1/domains/{name}", handle_domain, NULL },
 	{ "DELETE", "/api/v1/domains/{name}", handle_domain, NULL },
 	{ "GET", "/async/{ms}", handle_async, NULL },
@@ -452,6 +467,25 @@ static const struct status_case status_cases[] = {
 	  NULL },
 	{ "no body", POST("/api/v1/echo", "application/json", "0\r\n\r\n"), 0, 400,
 	  "{\"error\":\"request body is empty, expected JSON\",\"code\":\"missing_body\"}", NULL },
+	{ "fields ok",
+	  POST("/api/v1/fields", "application/json", "18\r\n\r\n{\"name\":\"x\",\"n\":1}"), 0, 200,
+	  "{\"got\":{\"name\":\"x\",\"n\":1}}", NULL },
+	{ "fields unknown",
+	  POST("/api/v1/fields", "application/json", "25\r\n\r\n{\"name\":\"x\",\"admin\":true}"),
+	  0, 400,
+	  "{\"error\":\"unknown field \\\"admin\\\" in the body\",\"code\":\"unknown_field\"}",
+	  NULL },
+	{ "fields wrong type", POST("/api/v1/fields", "application/json", "10\r\n\r\n{\"name\":1}"),
+	  0, 400,
+	  "{\"error\":\"\\\"name\\\" in the body must be a string\",\"code\":\"invalid_field\"}",
+	  NULL },
+	{ "fields missing", POST("/api/v1/fields", "application/json", "7\r\n\r\n{\"n\":1}"), 0,
+	  400, "{\"error\":\"\\\"name\\\" is missing in the body\",\"code\":\"invalid_field\"}",
+	  NULL },
+	{ "fields not an object", POST("/api/v1/fields", "application/json", "3\r\n\r\n[1]"), 0,
+	  400, "{\"error\":\"the body must be a JSON object\",\"code\":\"invalid_field\"}", NULL },
+	{ "fields bad json", POST("/api/v1/fields", "application/json", "1\r\n\r\n{"), 0, 400, NULL,
+	  NULL },
 	{ "body just too large", NULL, MAX_BODY + 1, 413,
 	  "{\"error\":\"request body is larger than 1024 bytes\",\"code\":\"body_too_large\"}",
 	  NULL },
