@@ -5,13 +5,13 @@
 #include "backend/server.h"
 #include "backend/stats.h"
 #include "shared/config.h"
+#include "shared/daemon.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,15 +126,13 @@ struct app {
 	struct purge *purge;
 	struct server *server;
 	struct http_server *http;
-	struct http_signals *signals;
-	struct event *hup, *shutdown_timer;
-	int argc;
-	char **argv;
-	int pending_shutdown; /* parts still finishing */
+	struct daemon *daemon;
 };
 
-static void setup_logging(const struct backend_config *cfg)
+static void setup_logging(const void *p)
 {
+	const struct backend_config *cfg = p;
+
 	log_setup_text("backend", cfg->log_level, cfg->log_format);
 }
 
@@ -145,44 +143,18 @@ static bool ready(json_t *checks, void *arg)
 	return lookup_ready(app->lookup, checks);
 }
 
-static void part_done(void *arg)
+static bool stop(void *arg, daemon_done_fn done, void *done_arg)
 {
 	struct app *app = arg;
 
-	if (--app->pending_shutdown == 0)
-		event_base_loopexit(app->base, NULL);
+	server_shutdown(app->server, done, done_arg);
+	return true;
 }
 
-static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
+static void reloaded(void *arg)
 {
 	struct app *app = arg;
 
-	log_warn(NULL, "shutdown took too long, closing what is left");
-	event_base_loopexit(app->base, NULL);
-}
-
-static void on_term(int signo, void *arg)
-{
-	struct app *app = arg;
-	struct timeval tv = { 3, 0 };
-
-	app->pending_shutdown = 2;
-	if ((app->shutdown_timer = evtimer_new(app->base, on_shutdown_timeout, app)))
-		evtimer_add(app->shutdown_timer, &tv);
-	server_shutdown(app->server, part_done, app);
-	http_server_shutdown(app->http, 1000, part_done, app);
-}
-
-static void on_hup(evutil_socket_t fd, short what, void *arg)
-{
-	struct app *app = arg;
-
-	log_info(NULL, "got SIGHUP, reloading the configuration");
-	if (config_reload(&def, &app->cfg, app->argc, app->argv) < 0) {
-		log_error(NULL, "could not reload the configuration, keeping the running one");
-		return;
-	}
-	setup_logging(&app->cfg);
 	server_set_deadline(app->server, app->cfg.request_deadline);
 	lookup_set_stale_ttl_cap(app->lookup, app->cfg.stale_ttl_cap);
 }
@@ -194,7 +166,7 @@ static const char *empty_null(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct app app = { .argc = argc, .argv = argv };
+	struct app app = { 0 };
 	int argi, r, status = EXIT_FAILURE;
 
 	r = config_load(&def, &app.cfg, argc, argv, &argi);
@@ -281,11 +253,22 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	app.signals = http_signals_create(app.base, on_term, &app);
-	app.hup = evsignal_new(app.base, SIGHUP, on_hup, &app);
-	if (!app.signals || !app.hup || evsignal_add(app.hup, NULL) < 0) {
-		log_error(NULL, "could not set up signal handling");
-		goto out;
+	{
+		struct daemon_options dopts = {
+			.def = &def,
+			.cfg = &app.cfg,
+			.argc = argc,
+			.argv = argv,
+			.setup_log = setup_logging,
+			.on_reload = reloaded,
+			.on_stop = stop,
+			.arg = &app,
+			.drain_ms = 1000,
+			.stop_timeout_ms = 3000,
+		};
+
+		if (!(app.daemon = daemon_create(app.base, app.http, &dopts)))
+			goto out;
 	}
 	log_info(NULL, "listening on \"%s\", health on %s", app.cfg.socket, app.cfg.listen);
 	event_base_dispatch(app.base);
@@ -296,16 +279,8 @@ out:
 	http_server_destroy(app.http);
 	purge_destroy(app.purge);
 	lookup_destroy(app.lookup);
-	http_signals_destroy(app.signals);
-	if (app.hup)
-		event_free(app.hup);
-	if (app.shutdown_timer)
-		event_free(app.shutdown_timer);
-	if (app.base) {
-		/* lets the Redis clients free their contexts */
-		event_base_loop(app.base, EVLOOP_NONBLOCK);
-		event_base_free(app.base);
-	}
+	daemon_destroy(app.daemon);
+	daemon_base_free(app.base);
 	metrics_registry_destroy(app.metrics);
 	config_free(&def, &app.cfg);
 	return status;

@@ -2,12 +2,12 @@
 
 #include "services/cache/cache.h"
 #include "shared/config.h"
+#include "shared/daemon.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 
 #include <event2/event.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,12 +73,12 @@ struct app {
 	struct http_server *http;
 	struct cache *cache;
 	struct cache_config cfg;
-	int argc;
-	char **argv;
 };
 
-static void setup_log(const struct cache_config *cfg)
+static void setup_log(const void *p)
 {
+	const struct cache_config *cfg = p;
+
 	log_setup_text("cache", cfg->log_level, cfg->log_format);
 }
 
@@ -104,42 +104,20 @@ static bool ready(json_t *checks, void *arg)
 	return cache_ready(app->cache, checks);
 }
 
-static void on_shutdown_done(void *arg)
-{
-	struct app *app = arg;
-
-	event_base_loopexit(app->base, NULL);
-}
-
-static void on_term(int signo, void *arg)
-{
-	struct app *app = arg;
-
-	log_info(NULL, "signal %d: shutting down", signo);
-	http_server_shutdown(app->http, 5000, on_shutdown_done, app);
-}
-
-static void on_hup(evutil_socket_t fd, short what, void *arg)
+static void reloaded(void *arg)
 {
 	struct app *app = arg;
 	struct cache_options o;
 
-	if (config_reload(&def, &app->cfg, app->argc, app->argv) < 0) {
-		log_warn(NULL, "configuration not reloaded");
-		return;
-	}
-	setup_log(&app->cfg);
 	fill_options(&app->cfg, &o);
 	cache_set_params(app->cache, &o);
-	log_info(NULL, "configuration reloaded");
 }
 
 int main(int argc, char **argv)
 {
-	struct app app = { .argc = argc, .argv = argv };
+	struct app app = { 0 };
 	struct metrics_registry *metrics = NULL;
-	struct http_signals *sig = NULL;
-	struct event *hup = NULL;
+	struct daemon *d = NULL;
 	struct cache_options o;
 	int argi, r, status = EXIT_FAILURE;
 
@@ -178,11 +156,20 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	sig = http_signals_create(app.base, on_term, &app);
-	hup = evsignal_new(app.base, SIGHUP, on_hup, &app);
-	if (!sig || !hup || evsignal_add(hup, NULL) < 0) {
-		log_error(NULL, "could not set up signal handling");
-		goto out;
+	{
+		struct daemon_options dopts = {
+			.def = &def,
+			.cfg = &app.cfg,
+			.argc = argc,
+			.argv = argv,
+			.setup_log = setup_log,
+			.on_reload = reloaded,
+			.stop_msg = "shutting down",
+			.arg = &app,
+		};
+
+		if (!(d = daemon_create(app.base, app.http, &dopts)))
+			goto out;
 	}
 	r = cache_start(app.cache);
 	if (r < 0) {
@@ -197,11 +184,8 @@ int main(int argc, char **argv)
 out:
 	cache_destroy(app.cache);
 	http_server_destroy(app.http);
-	if (hup)
-		event_free(hup);
-	http_signals_destroy(sig);
-	if (app.base)
-		event_base_free(app.base);
+	daemon_destroy(d);
+	daemon_base_free(app.base);
 	metrics_registry_destroy(metrics);
 	config_free(&def, &app.cfg);
 	return status;

@@ -2,13 +2,13 @@
 
 #include "services/user/user.h"
 #include "shared/config.h"
+#include "shared/daemon.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/netaddr.h"
 
 #include <event2/event.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,12 +124,12 @@ struct app {
 	struct http_server *http;
 	struct user_service *user;
 	struct user_config cfg;
-	int argc;
-	char **argv;
 };
 
-static void setup_log(const struct user_config *cfg)
+static void setup_log(const void *p)
 {
+	const struct user_config *cfg = p;
+
 	log_setup_text("user", cfg->log_level, cfg->log_format);
 }
 
@@ -140,41 +140,11 @@ static bool ready(json_t *checks, void *arg)
 	return user_ready(app->user, checks);
 }
 
-static void on_shutdown_done(void *arg)
-{
-	struct app *app = arg;
-
-	event_base_loopexit(app->base, NULL);
-}
-
-static void on_term(int signo, void *arg)
-{
-	struct app *app = arg;
-
-	log_info(NULL, "signal %d: shutting down", signo);
-	http_server_shutdown(app->http, 5000, on_shutdown_done, app);
-}
-
-static void on_hup(evutil_socket_t fd, short what, void *arg)
-{
-	struct app *app = arg;
-
-	(void)fd;
-	(void)what;
-	if (config_reload(&def, &app->cfg, app->argc, app->argv) < 0) {
-		log_warn(NULL, "configuration not reloaded");
-		return;
-	}
-	setup_log(&app->cfg);
-	log_info(NULL, "configuration reloaded");
-}
-
 int main(int argc, char **argv)
 {
-	struct app app = { .argc = argc, .argv = argv };
+	struct app app = { 0 };
 	struct metrics_registry *metrics = NULL;
-	struct http_signals *sig = NULL;
-	struct event *hup = NULL;
+	struct daemon *d = NULL;
 	struct user_options o;
 	const struct http_route *routes;
 	size_t n_routes;
@@ -259,11 +229,18 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	sig = http_signals_create(app.base, on_term, &app);
-	hup = evsignal_new(app.base, SIGHUP, on_hup, &app);
-	if (!sig || !hup || evsignal_add(hup, NULL) < 0) {
-		log_error(NULL, "could not set up signal handling");
-		goto out;
+	{
+		struct daemon_options dopts = {
+			.def = &def,
+			.cfg = &app.cfg,
+			.argc = argc,
+			.argv = argv,
+			.setup_log = setup_log,
+			.stop_msg = "shutting down",
+		};
+
+		if (!(d = daemon_create(app.base, app.http, &dopts)))
+			goto out;
 	}
 	log_info(NULL, "listening on %s", app.cfg.listen);
 	event_base_dispatch(app.base);
@@ -272,15 +249,8 @@ int main(int argc, char **argv)
 out:
 	http_server_destroy(app.http);
 	user_destroy(app.user);
-	if (hup)
-		event_free(hup);
-	http_signals_destroy(sig);
-	if (app.base) {
-		/* one more turn: the Redis clients free their contexts on it */
-		event_base_loop(app.base, EVLOOP_NONBLOCK);
-		event_base_loop(app.base, EVLOOP_NONBLOCK);
-		event_base_free(app.base);
-	}
+	daemon_destroy(d);
+	daemon_base_free(app.base);
 	metrics_registry_destroy(metrics);
 	config_free(&def, &app.cfg);
 	return status;

@@ -5,13 +5,13 @@
 #include "services/worker/transport.h"
 #include "services/worker/worker.h"
 #include "shared/config.h"
+#include "shared/daemon.h"
 #include "shared/http.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,12 +100,12 @@ struct app {
 	struct monitor *monitor;
 	struct worker *worker;
 	struct worker_config cfg;
-	int argc;
-	char **argv;
 };
 
-static void setup_log(const struct worker_config *cfg)
+static void setup_log(const void *p)
 {
+	const struct worker_config *cfg = p;
+
 	log_setup_text("worker", cfg->log_level, cfg->log_format);
 }
 
@@ -116,42 +116,19 @@ static bool ready(json_t *checks, void *arg)
 	return monitor_ready(app->monitor, checks);
 }
 
-static void on_shutdown_done(void *arg)
+static bool stop(void *arg, daemon_done_fn done, void *done_arg)
 {
 	struct app *app = arg;
 
-	event_base_loopexit(app->base, NULL);
-}
-
-static void on_term(int signo, void *arg)
-{
-	struct app *app = arg;
-
-	log_info(NULL, "signal %d: shutting down after the job in hand", signo);
 	worker_request_stop(app->worker);
-	http_server_shutdown(app->http, 5000, on_shutdown_done, app);
-}
-
-static void on_hup(evutil_socket_t fd, short what, void *arg)
-{
-	struct app *app = arg;
-
-	(void)fd;
-	(void)what;
-	if (config_reload(&def, &app->cfg, app->argc, app->argv) < 0) {
-		log_warn(NULL, "configuration not reloaded");
-		return;
-	}
-	setup_log(&app->cfg);
-	log_info(NULL, "configuration reloaded");
+	return false;
 }
 
 int main(int argc, char **argv)
 {
-	struct app app = { .argc = argc, .argv = argv };
+	struct app app = { 0 };
 	struct metrics_registry *metrics = NULL;
-	struct http_signals *sig = NULL;
-	struct event *hup = NULL;
+	struct daemon *d = NULL;
 	struct worker_options o;
 	int argi, r, status = EXIT_FAILURE;
 	bool curl_ok = false;
@@ -219,11 +196,20 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	sig = http_signals_create(app.base, on_term, &app);
-	hup = evsignal_new(app.base, SIGHUP, on_hup, &app);
-	if (!sig || !hup || evsignal_add(hup, NULL) < 0) {
-		log_error(NULL, "could not set up signal handling");
-		goto out;
+	{
+		struct daemon_options dopts = {
+			.def = &def,
+			.cfg = &app.cfg,
+			.argc = argc,
+			.argv = argv,
+			.setup_log = setup_log,
+			.stop_msg = "shutting down after the job in hand",
+			.on_stop = stop,
+			.arg = &app,
+		};
+
+		if (!(d = daemon_create(app.base, app.http, &dopts)))
+			goto out;
 	}
 	r = worker_start(app.worker);
 	if (r < 0) {
@@ -239,14 +225,8 @@ out:
 	worker_destroy(app.worker);
 	http_server_destroy(app.http);
 	monitor_destroy(app.monitor);
-	if (hup)
-		event_free(hup);
-	http_signals_destroy(sig);
-	if (app.base) {
-		/* one more turn: the Redis client frees its context on it */
-		event_base_loop(app.base, EVLOOP_NONBLOCK);
-		event_base_free(app.base);
-	}
+	daemon_destroy(d);
+	daemon_base_free(app.base);
 	metrics_registry_destroy(metrics);
 	if (curl_ok)
 		curl_global_cleanup();
