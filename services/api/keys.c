@@ -1,6 +1,7 @@
 /* keys: the public keys that verify tokens, by kid, cached in memory. */
 
 #include "services/api/keys.h"
+#include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/dnsname.h"
 #include "shared/log.h"
@@ -52,14 +53,6 @@ struct keys {
 	uint64_t next_serial;
 	struct metric *hits, *misses, *errors;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct entry **slot(struct keys *k, const char *kid)
 {
@@ -213,7 +206,7 @@ bool keys_cached(struct keys *k, const char *kid)
 {
 	struct entry *e = find(k, kid);
 
-	return e && !e->loading && (!e->expires_ms || e->expires_ms > now_ms());
+	return e && !e->loading && (!e->expires_ms || e->expires_ms > clock_ms());
 }
 
 static void on_key_row(PGresult *res, const struct db_error *err, void *arg)
@@ -250,7 +243,7 @@ static void on_key_row(PGresult *res, const struct db_error *err, void *arg)
 			e->reason = JWT_OK;
 		}
 	}
-	e->expires_ms = now_ms() + (e->key ? k->ttl_ms : k->negative_ttl_ms);
+	e->expires_ms = clock_ms() + (e->key ? k->ttl_ms : k->negative_ttl_ms);
 	deliver(e, r);
 	if (e->forgotten) /* failed, dropped meanwhile, or no room */
 		free_entry(e);
@@ -260,7 +253,7 @@ void keys_lookup(struct keys *k, const char *kid, keys_fn cb, void *arg)
 {
 	struct entry *e = find(k, kid);
 	struct waiter *w;
-	long long now = now_ms();
+	long long now = clock_ms();
 	const char *params[1] = { kid };
 	int r;
 
@@ -358,7 +351,7 @@ static void on_touched(PGresult *res, const struct db_error *err, void *arg)
 void keys_touch(struct keys *k, const char *kid)
 {
 	struct entry *e = find(k, kid);
-	long long now = now_ms();
+	long long now = clock_ms();
 	const char *params[1] = { kid };
 	char *copy;
 

@@ -19,14 +19,6 @@
 #define BACKOFF_MIN_MS     100
 #define BACKOFF_MAX_MS     5000
 
-long long cache_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long long cache_wall_now_ms(void)
 {
 	struct timespec ts;
@@ -282,7 +274,7 @@ bool cache_ready(const struct cache *c, json_t *checks)
 	bool ok;
 
 	cache_get_status(c, &s);
-	since_poll = s.last_poll_ms ? cache_now_ms() - s.last_poll_ms : -1;
+	since_poll = s.last_poll_ms ? clock_ms() - s.last_poll_ms : -1;
 	ok = s.complete && s.lag_ms <= max_lag && since_poll >= 0 && since_poll <= max_lag;
 	if (checks) {
 		json_object_set_new(checks, "replica",
@@ -295,26 +287,6 @@ bool cache_ready(const struct cache *c, json_t *checks)
 		json_object_set_new(checks, "max_lag_ms", json_integer(max_lag));
 	}
 	return ok;
-}
-
-/* Sleeps @ms in small steps; false when asked to stop. */
-static bool nap(struct cache *c, long long ms)
-{
-	long long end = cache_now_ms() + ms;
-
-	while (!atomic_load(&c->stop)) {
-		long long left = end - cache_now_ms();
-		struct timespec ts;
-
-		if (left <= 0)
-			return true;
-		if (left > 100)
-			left = 100;
-		ts.tv_sec = 0;
-		ts.tv_nsec = left * 1000000;
-		nanosleep(&ts, NULL);
-	}
-	return false;
 }
 
 /*
@@ -445,7 +417,7 @@ static void *run(void *arg)
 				metric_inc(c->m_errors);
 				cache_disconnect(c);
 				log_warn(NULL, "retrying in %lld ms", backoff);
-				nap(c, backoff / 2 + rand() % (backoff / 2 + 1));
+				clock_nap(&c->stop, backoff / 2 + rand() % (backoff / 2 + 1));
 				backoff =
 					backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;

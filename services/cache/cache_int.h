@@ -8,6 +8,7 @@
 /* The engine's state, shared by the modules of services/cache; not for other code. */
 
 #include "services/cache/cache.h"
+#include "shared/clock.h"
 
 #include <pthread.h>
 
@@ -69,7 +70,6 @@ struct cache {
 		*m_generation, *m_purges, *m_errors;
 };
 
-long long cache_now_ms(void);      /* CLOCK_MONOTONIC */
 long long cache_wall_now_ms(void); /* CLOCK_REALTIME */
 
 /* Checks a reply of a sync Redis command; logs and returns -EIO on error / NULL. */

@@ -382,7 +382,7 @@ int cache_catchup(struct cache *c)
 	r = update_lag(c);
 	if (r < 0)
 		return r;
-	atomic_store(&c->st_last_poll_ms, cache_now_ms());
+	atomic_store(&c->st_last_poll_ms, clock_ms());
 	return 0;
 }
 
@@ -411,7 +411,7 @@ static int check_live(struct cache *c)
 
 int cache_step(struct cache *c)
 {
-	long long now = cache_now_ms(), block;
+	long long now = clock_ms(), block;
 	bool do_claim = false;
 	int r;
 
@@ -419,7 +419,7 @@ int cache_step(struct cache *c)
 		r = cache_load(c);
 		if (r < 0)
 			return r;
-		now = cache_now_ms();
+		now = clock_ms();
 		c->next_poll_ms = now + atomic_load(&c->poll_interval_ms);
 	}
 	if (now >= c->next_claim_ms) {
@@ -434,7 +434,7 @@ int cache_step(struct cache *c)
 	r = cache_follow(c, block > 0 ? (int)block : 0, do_claim);
 	if (r < 0)
 		return r;
-	now = cache_now_ms();
+	now = clock_ms();
 	if (now >= c->next_poll_ms) {
 		c->next_poll_ms = now + atomic_load(&c->poll_interval_ms);
 		if ((r = check_live(c)) < 0)

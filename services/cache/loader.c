@@ -198,7 +198,7 @@ int cache_load(struct cache *c)
 	redisReply *rep = NULL;
 	char **zones = NULL, fetch[64], key[REPLICA_KEY_SIZE], *snapshot = NULL;
 	size_t n_zones = 0;
-	long long t0 = cache_now_ms(), live = 0, max_id = 0, old_live = 0, batches = 0;
+	long long t0 = clock_ms(), live = 0, max_id = 0, old_live = 0, batches = 0;
 	bool in_tx = false;
 	int r;
 
@@ -322,9 +322,9 @@ int cache_load(struct cache *c)
 	rep = NULL;
 
 	if (old_live > 0 && old_live != ctx.gen)
-		cache_schedule_gc(c, old_live, cache_now_ms() + atomic_load(&c->grace_period_ms));
+		cache_schedule_gc(c, old_live, clock_ms() + atomic_load(&c->grace_period_ms));
 	if (c->gen > 0 && c->gen != ctx.gen && c->gen != old_live)
-		cache_schedule_gc(c, c->gen, cache_now_ms() + atomic_load(&c->grace_period_ms));
+		cache_schedule_gc(c, c->gen, clock_ms() + atomic_load(&c->grace_period_ms));
 	c->gen = ctx.gen;
 	c->last_change_id = max_id;
 	free(c->snapshot);
@@ -337,12 +337,12 @@ int cache_load(struct cache *c)
 	atomic_store(&c->complete, true);
 	metric_set(c->m_generation, (double)c->gen);
 	metric_set(c->m_names_loaded, (double)ctx.n_set);
-	metric_set(c->m_reload_seconds, (double)(cache_now_ms() - t0) / 1000.0);
+	metric_set(c->m_reload_seconds, (double)(clock_ms() - t0) / 1000.0);
 	metric_inc(c->m_reloads);
 	log_fields(LOG_LEVEL_INFO, NULL,
 		   (struct log_field[]){ LOG_NUM("generation", c->gen), LOG_NUM("names", ctx.n_set),
 					 LOG_NUM("zones", n_zones), LOG_NUM("batches", batches),
-					 LOG_NUM("duration_ms", cache_now_ms() - t0),
+					 LOG_NUM("duration_ms", clock_ms() - t0),
 					 LOG_NUM("last_change_id", max_id) },
 		   6, "generation %lld is live", c->gen);
 
@@ -397,7 +397,7 @@ static long long key_generation(const char *key)
 int cache_scan_leftovers(struct cache *c)
 {
 	char cursor[32] = "0";
-	long long at = cache_now_ms() + atomic_load(&c->grace_period_ms);
+	long long at = clock_ms() + atomic_load(&c->grace_period_ms);
 
 	do {
 		redisReply *rep = redisCommand(c->rdns, "SCAN %s MATCH dns:* COUNT 1000", cursor);
@@ -490,7 +490,7 @@ static int live_generation(struct cache *c, long long *ret_live)
 
 int cache_gc(struct cache *c, bool now)
 {
-	long long t = cache_now_ms(), live = -1;
+	long long t = clock_ms(), live = -1;
 	size_t w = 0;
 	int r = 0;
 

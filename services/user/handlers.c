@@ -441,6 +441,12 @@ static void on_login_row(PGresult *res, const struct db_error *err, void *arg)
 		c->verified = PQgetvalue(res, 0, 2)[0] == 't';
 		c->active = PQgetvalue(res, 0, 3)[0] == 't';
 		hash = c->hash;
+		/* no usable password (a contested account waits for its reset):
+		 * as slow and as wrong as an unknown email */
+		if (strncmp(c->hash, "$argon2", 7) != 0) {
+			c->user_id = 0;
+			hash = hasher_dummy(c->u->hasher);
+		}
 	}
 	/* an unknown email is verified against the dummy: it takes as long */
 	verify_password(c, hash, "password", on_login_verified);
@@ -475,6 +481,13 @@ void h_logout(struct call *c)
 }
 
 static void on_token_user(PGresult *res, const struct db_error *err, void *arg);
+
+/* The session's account is gone (deleted meanwhile): the session is worthless. */
+static void reply_account_gone(struct call *c)
+{
+	session_clear_cookie(c);
+	call_reply_error(c, 401, "unauthenticated", "log in first");
+}
 
 /* Only for an account that still exists and is active. */
 void h_session_token(struct call *c)
@@ -524,10 +537,8 @@ static void on_token_user(PGresult *res, const struct db_error *err, void *arg)
 
 	if (err)
 		return call_reply_db_error(c, err);
-	if (PQntuples(res) != 1) {
-		session_clear_cookie(c);
-		return call_reply_error(c, 401, "unauthenticated", "log in first");
-	}
+	if (PQntuples(res) != 1)
+		return reply_account_gone(c);
 	if (PQgetvalue(res, 0, 0)[0] != 't')
 		return call_reply_error(c, 403, "account_disabled", "the account is disabled");
 	sign_session_token(c);
@@ -552,10 +563,8 @@ static void on_me(PGresult *res, const struct db_error *err, void *arg)
 
 	if (err)
 		return call_reply_db_error(c, err);
-	if (PQntuples(res) != 1) {
-		session_clear_cookie(c);
-		return call_reply_error(c, 401, "unauthenticated", "log in first");
-	}
+	if (PQntuples(res) != 1)
+		return reply_account_gone(c);
 	call_reply_text(c, 200, PQgetvalue(res, 0, 0));
 }
 
@@ -657,10 +666,8 @@ static void on_own_row(PGresult *res, const struct db_error *err, void *arg)
 
 	if (err)
 		return call_reply_db_error(c, err);
-	if (PQntuples(res) != 1) {
-		session_clear_cookie(c);
-		return call_reply_error(c, 401, "unauthenticated", "log in first");
-	}
+	if (PQntuples(res) != 1)
+		return reply_account_gone(c);
 	snprintf(c->email, sizeof(c->email), "%s", PQgetvalue(res, 0, 0));
 	snprintf(c->hash, sizeof(c->hash), "%s", PQgetvalue(res, 0, 1));
 	/* a password check like a login's: the account's failures are limited */

@@ -61,8 +61,8 @@ static const struct config_key keys[] = {
 	{ KEY(audience), .type = CONFIG_STR, .def = "ddns",
 	  .help = "the aud claim of session tokens (ddns-api's audience)" },
 	{ KEY(platform_key_file), .type = CONFIG_STR, .def = NULL,
-	  .help = "PEM private key (EC P-256 or RSA) that signs session tokens; ddns-api "
-		  "verifies them with its public half" },
+	  .help = "PEM private key (EC P-256: tokens are ES256) that signs session tokens; "
+		  "ddns-api verifies them with its public half" },
 	{ KEY(platform_kid), .type = CONFIG_STR, .def = "platform",
 	  .help = "the kid of the platform key in session tokens" },
 	{ DKEY(token_lifetime, token_lifetime_ms), .type = CONFIG_DURATION, .def = "5m",

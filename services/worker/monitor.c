@@ -2,6 +2,7 @@
 
 #include "services/worker/monitor.h"
 #include "services/worker/worker.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/redis.h"
@@ -29,21 +30,13 @@ struct monitor {
 	struct metric *m_lag, *m_pending;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void round_done(struct monitor *m)
 {
 	long long lag;
 
 	if (--m->waiting > 0 || !m->round_ok)
 		return;
-	m->last_ok_ms = now_ms();
+	m->last_ok_ms = clock_ms();
 	m->error[0] = '\0';
 	lag = m->lag_known ? m->lag : m->length - m->pending;
 	if (lag < 0)
@@ -197,7 +190,7 @@ void monitor_destroy(struct monitor *m)
 
 bool monitor_ready(const struct monitor *m, json_t *checks)
 {
-	long long age = m->last_ok_ms ? now_ms() - m->last_ok_ms : -1;
+	long long age = m->last_ok_ms ? clock_ms() - m->last_ok_ms : -1;
 	bool fresh = age >= 0 && age <= FRESH_MS, ok = fresh && m->group_exists;
 
 	if (checks) {

@@ -3,6 +3,7 @@
 #include "services/worker/worker.h"
 #include "services/worker/backoff.h"
 #include "services/worker/job.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/redis.h"
@@ -60,14 +61,6 @@ struct worker {
 
 static const double send_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				       0.5,   1,      2.5,   5,    10,    30,   60 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int worker_crash_parse(const char *s, enum worker_crash *ret)
 {
@@ -319,7 +312,7 @@ static void retry_forget(struct worker *w, const char *entry)
 static bool retry_add(struct worker *w, const char *entry, long long due_ms)
 {
 	struct retry *r = retry_find(w, entry);
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	if (!r) {
 		if (w->n_retries == RETRIES_MAX || strlen(entry) >= ENTRY_ID_SIZE)
@@ -601,11 +594,11 @@ static int handle_entry(struct worker *w, const redisReply *e)
 			return -ENOMEM;
 		return dead_letter(w, entry, fields, n, job.id, why, attempts);
 	}
-	t0 = now_ms();
+	t0 = clock_ms();
 	r = transport_send(w->transport, msg, &res);
 	if (r < 0)
 		send_result_set(&res, SEND_TEMPORARY, "local error: %s", strerror(-r));
-	metric_observe(w->m_send_seconds, (double)(now_ms() - t0) / 1000.0);
+	metric_observe(w->m_send_seconds, (double)(clock_ms() - t0) / 1000.0);
 	scrub(res.reason, job.token);
 	if (res.status == SEND_OK) {
 		message_destroy(msg);
@@ -618,7 +611,7 @@ static int handle_entry(struct worker *w, const redisReply *e)
 			   (struct log_field[]){ LOG_STR("type", job_type_name(job.type)),
 						 LOG_STR("entry", entry),
 						 LOG_NUM("attempt", attempts),
-						 LOG_NUM("ms", now_ms() - t0) },
+						 LOG_NUM("ms", clock_ms() - t0) },
 			   4, "sent %s to \"%s\"", job_type_name(job.type), job.to);
 		return finish_entry(w, entry, job.id);
 	}
@@ -642,7 +635,7 @@ static int handle_entry(struct worker *w, const redisReply *e)
 						 LOG_NUM("attempt", attempts),
 						 LOG_NUM("retry_in_ms", delay) },
 			   3, "send failed (%s), trying again in %lld ms", res.reason, delay);
-		if (!retry_add(w, entry, now_ms() + delay))
+		if (!retry_add(w, entry, clock_ms() + delay))
 			log_warn(
 				NULL,
 				"too many retries waiting: entry %s is re-claimed after claim_idle",
@@ -712,7 +705,7 @@ static int claim(struct worker *w)
  */
 static int touch_retries(struct worker *w)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 	size_t n = w->n_retries;
 
 	for (size_t i = 0; i < n; i++) {
@@ -744,7 +737,7 @@ static int touch_retries(struct worker *w)
 /* The first due retry: taken back with XCLAIM (which returns the entry) and handled. */
 static int run_due_retry(struct worker *w)
 {
-	long long now = now_ms(), min_idle;
+	long long now = clock_ms(), min_idle;
 	struct retry *due = NULL;
 	char entry[ENTRY_ID_SIZE];
 	redisReply *rep;
@@ -772,7 +765,7 @@ static int run_due_retry(struct worker *w)
 /* One turn: claim and touch when due, a due retry, then read (waiting at most a second). */
 static int step(struct worker *w)
 {
-	long long now = now_ms(), wait = READ_BLOCK_MS;
+	long long now = clock_ms(), wait = READ_BLOCK_MS;
 	redisReply *rep;
 	int r;
 
@@ -783,9 +776,9 @@ static int step(struct worker *w)
 		if ((r = claim(w)) < 0)
 			return r;
 	}
-	if (w->n_retries > 0 && now_ms() >= w->next_touch_ms) {
+	if (w->n_retries > 0 && clock_ms() >= w->next_touch_ms) {
 		w->next_touch_ms =
-			now_ms() + (w->claim_idle_ms / 3 > 100 ? w->claim_idle_ms / 3 : 100);
+			clock_ms() + (w->claim_idle_ms / 3 > 100 ? w->claim_idle_ms / 3 : 100);
 		if ((r = touch_retries(w)) < 0)
 			return r;
 	}
@@ -793,7 +786,7 @@ static int step(struct worker *w)
 		return r;
 	if (atomic_load(&w->stop))
 		return 0;
-	now = now_ms();
+	now = clock_ms();
 	if (w->next_claim_ms - now < wait)
 		wait = w->next_claim_ms - now;
 	for (size_t i = 0; i < w->n_retries; i++)
@@ -821,26 +814,6 @@ static int step(struct worker *w)
 	return r;
 }
 
-/* Sleeps @ms in small steps; false when asked to stop. */
-static bool nap(struct worker *w, long long ms)
-{
-	long long end = now_ms() + ms;
-
-	while (!atomic_load(&w->stop)) {
-		long long left = end - now_ms();
-		struct timespec ts;
-
-		if (left <= 0)
-			return true;
-		if (left > 100)
-			left = 100;
-		ts.tv_sec = 0;
-		ts.tv_nsec = left * 1000000;
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
 static void *run(void *arg)
 {
 	struct worker *w = arg;
@@ -855,8 +828,9 @@ static void *run(void *arg)
 				metric_inc(w->m_redis_errors);
 				disconnect(w);
 				log_warn(NULL, "retrying in %lld ms", backoff);
-				nap(w, backoff / 2 + (long long)(backoff_random() %
-								 (uint64_t)(backoff / 2 + 1)));
+				clock_nap(&w->stop,
+					  backoff / 2 + (long long)(backoff_random() %
+								    (uint64_t)(backoff / 2 + 1)));
 				backoff =
 					backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;
