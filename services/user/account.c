@@ -14,10 +14,6 @@
 #include <time.h>
 
 _Static_assert(ACCOUNT_HASH_MAX >= crypto_pwhash_STRBYTES, "ACCOUNT_HASH_MAX too small");
-_Static_assert(ACCOUNT_TOKEN_LEN + 1 ==
-		       sodium_base64_ENCODED_LEN(ACCOUNT_TOKEN_BYTES,
-						 sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-	       "ACCOUNT_TOKEN_LEN is not the base64url length of ACCOUNT_TOKEN_BYTES");
 _Static_assert(crypto_hash_sha256_BYTES == 32, "SHA-256 is 32 bytes");
 
 #define EMAIL_LOCAL_MAX 64
@@ -308,49 +304,6 @@ fail:
 	*ret_code = code;
 	*ret_reason = reason;
 	return -EINVAL;
-}
-
-/* ---- tokens ------------------------------------------------------------- */
-
-void account_token_new(char ret_token[ACCOUNT_TOKEN_LEN + 1], unsigned char ret_hash[32])
-{
-	unsigned char bytes[ACCOUNT_TOKEN_BYTES];
-
-	sodium_ready();
-	randombytes_buf(bytes, sizeof(bytes));
-	sodium_bin2base64(ret_token, ACCOUNT_TOKEN_LEN + 1, bytes, sizeof(bytes), B64URL);
-	crypto_hash_sha256(ret_hash, bytes, sizeof(bytes));
-	sodium_memzero(bytes, sizeof(bytes));
-}
-
-int account_token_hash(const char *token, size_t len, unsigned char ret_hash[32])
-{
-	unsigned char bytes[ACCOUNT_TOKEN_BYTES];
-	char again[ACCOUNT_TOKEN_LEN + 1];
-	const char *end;
-	size_t n;
-	int r = -EINVAL;
-
-	sodium_ready();
-	if (len != ACCOUNT_TOKEN_LEN)
-		goto out;
-	if (sodium_base642bin(bytes, sizeof(bytes), token, len, NULL, &n, &end, B64URL) != 0 ||
-	    n != sizeof(bytes) || end != token + len)
-		goto out;
-	/*
-	 * Canonical: one token, one spelling (no unused bits set in the last
-	 * char). The round trip also refuses bytes >= 0x80, which the decoder
-	 * of libsodium 1.0.18 reads as '_' instead of refusing them.
-	 */
-	sodium_bin2base64(again, sizeof(again), bytes, sizeof(bytes), B64URL);
-	if (memcmp(again, token, len) != 0)
-		goto out;
-	crypto_hash_sha256(ret_hash, bytes, sizeof(bytes));
-	r = 0;
-out:
-	sodium_memzero(bytes, sizeof(bytes));
-	sodium_memzero(again, sizeof(again));
-	return r;
 }
 
 /* ---- password hashes ---------------------------------------------------- */

@@ -57,30 +57,6 @@ int account_password_check(const char *password, size_t len, const char *email,
 #define ACCOUNT_PASSWORD_MAX 1024 /* characters; at most 4096 bytes */
 
 /*
- * Single-use tokens (email verification, password reset, session ids). The
- * client gets the token; only its hash is stored, so a leaked table does not
- * hand out live tokens.
- */
-#define ACCOUNT_TOKEN_BYTES 32
-#define ACCOUNT_TOKEN_LEN   43 /* base64url of 32 bytes, no padding */
-
-/*
- * 32 random bytes (libsodium randombytes_buf) as base64url (RFC 4648 section
- * 5, no padding) into @ret_token (NUL-terminated) and the SHA-256 of the 32
- * bytes into @ret_hash.
- */
-void account_token_new(char ret_token[ACCOUNT_TOKEN_LEN + 1], unsigned char ret_hash[32]);
-
-/*
- * SHA-256 of the 32 bytes a token received from a client stands for (the
- * same hash account_token_new() gave). @token is @len bytes, not necessarily
- * NUL-terminated. -EINVAL unless exactly 43 chars of canonical base64url
- * (A-Z a-z 0-9 - _, and the last char must have zero unused bits), so that
- * one token has one spelling; @ret_hash is untouched on failure.
- */
-int account_token_hash(const char *token, size_t len, unsigned char ret_hash[32]);
-
-/*
  * Password hashes: argon2id via libsodium crypto_pwhash_str_alg(...,
  * crypto_pwhash_ALG_ARGON2ID13), in the PHC string format
  * ("$argon2id$v=19$m=65536,t=2,p=1$salt$hash"), which carries its salt and

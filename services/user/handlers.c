@@ -97,7 +97,7 @@ static int check_password(struct call *c, const char *member, const char *email)
 /* The body's token as its SHA-256 into c->token_hash; replies 400 on failure. */
 static int read_token(struct call *c)
 {
-	if (account_token_hash(str(c, "token"), len(c, "token"), c->token_hash) < 0) {
+	if (token_hash(str(c, "token"), len(c, "token"), c->token_hash) < 0) {
 		call_reply_error(c, 400, "invalid_token",
 				 "the link is invalid, used or expired: ask for a new one");
 		return -EINVAL;
@@ -170,7 +170,7 @@ struct after {
 	struct user_service *u;
 	char rid[65];
 	char email[ACCOUNT_EMAIL_MAX + 1];
-	char token[ACCOUNT_TOKEN_LEN + 1];
+	char token[TOKEN_LEN + 1];
 	const char *type;
 	bool signup;
 };
@@ -223,7 +223,7 @@ static void on_signup_hashed(int result, const char *hash, void *arg)
 
 	if (hash_failed(c, result))
 		return;
-	account_token_new(c->token, c->token_hash);
+	token_new(c->token, c->token_hash);
 	bytea_hex(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	answer_then(c, accepted_signup, "email.verify",
@@ -280,7 +280,7 @@ void h_verify(struct call *c)
 	if (read_body(c, f_token, N(f_token)) < 0 || read_token(c) < 0)
 		return;
 	bytea_hex(c->token_hash, th);
-	account_token_new(c->token, reset_hash);
+	token_new(c->token, reset_hash);
 	bytea_hex(reset_hash, rh);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	query(c, "SELECT user_verify($1::bytea, $2::bytea, $3::interval)::text", 3, p, on_verified);
@@ -294,7 +294,7 @@ static void mail_limited(struct call *c)
 	bool resend = c->ep->fn == h_verify_resend;
 	const char *p[] = { c->email, resend ? "verify" : "password_reset", th, ttl };
 
-	account_token_new(c->token, c->token_hash);
+	token_new(c->token, c->token_hash);
 	bytea_hex(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	answer_then(c, resend ? accepted_resend : accepted_reset,

@@ -221,7 +221,7 @@ static const char *cookie_name(const struct user_service *u)
 
 /*
  * The key part of the request's session: the hex SHA-256 of its cookie's
- * bytes (as account_token_new hashed them), if it has exactly one
+ * bytes (as token_new hashed them), if it has exactly one
  * well-formed session cookie (two: one was planted; neither counts).
  */
 static bool cookie_session(const struct user_service *u, struct http_request *req, char out[65])
@@ -236,13 +236,13 @@ static bool cookie_session(const struct user_service *u, struct http_request *re
 		h += strspn(h, " ;");
 		len = strcspn(h, ";");
 		if (len > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
-			if (found || len != nlen + 1 + ACCOUNT_TOKEN_LEN)
+			if (found || len != nlen + 1 + TOKEN_LEN)
 				return false;
 			found = h + nlen + 1;
 		}
 		h += len;
 	}
-	if (!found || account_token_hash(found, ACCOUNT_TOKEN_LEN, hash) < 0)
+	if (!found || token_hash(found, TOKEN_LEN, hash) < 0)
 		return false;
 	sodium_bin2hex(out, 65, hash, sizeof(hash));
 	return true;
@@ -265,7 +265,7 @@ void session_clear_cookie(struct call *c)
 struct session_wait {
 	struct call *c;
 	session_fn next;
-	char sid[ACCOUNT_TOKEN_LEN + 1];
+	char sid[TOKEN_LEN + 1];
 };
 
 static void on_session_created(redisReply *reply, const char *err, void *arg)
@@ -298,7 +298,7 @@ void session_create(struct call *c, session_fn next)
 		return next(c, -ENOMEM);
 	w->c = c;
 	w->next = next;
-	account_token_new(w->sid, h);
+	token_new(w->sid, h);
 	sodium_bin2hex(c->sid_hash, sizeof(c->sid_hash), h, sizeof(h));
 	snprintf(key, sizeof(key), USER_SESSION_PREFIX "%s", c->sid_hash);
 	snprintf(ukey, sizeof(ukey), USER_SESSION_PREFIX "u:%lld", c->user_id);

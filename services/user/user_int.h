@@ -6,6 +6,7 @@
 #include "services/user/user.h"
 #include "shared/netaddr.h"
 #include "shared/ratelimit.h"
+#include "shared/token.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -68,7 +69,7 @@ struct call {
 	char user_s[24];                   /* user_id as text */
 	char hash[ACCOUNT_HASH_MAX];       /* a password hash read or made */
 	unsigned char token_hash[32];      /* an email token made or received */
-	char token[ACCOUNT_TOKEN_LEN + 1]; /* a token made, for its email job */
+	char token[TOKEN_LEN + 1];         /* a token made, for its email job */
 	bool verified, active;             /* of the account found at login */
 	json_t *answer;                    /* owned; kept across steps */
 	struct ratelimit_result limit;
