@@ -248,6 +248,11 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 		return host_done(c, err->code == -EIO ? "dnserr" : "911");
 	}
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (!doc) {
+		log_error(http_request_id(c->req), "unexpected result from the database");
+		metric_inc(c->api->nic_errors);
+		return host_done(c, "dnserr");
+	}
 	changes = json_object_get(doc, "changes");
 	count = json_array_size(changes);
 	if (count > 0 &&
@@ -369,10 +374,6 @@ static void on_state(PGresult *res, const struct db_error *err, void *arg)
 	}
 	if (PQntuples(res) != 1)
 		return host_done(c, "nohost");
-	if (!c->user_s[0]) {
-		c->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		snprintf(c->user_s, sizeof(c->user_s), "%lld", c->user_id);
-	}
 	if ((!n->v4[0] || holds_exactly(PQgetvalue(res, 0, 1), n->v4)) &&
 	    (!n->v6[0] || holds_exactly(PQgetvalue(res, 0, 2), n->v6)) && !n->has_txt) {
 		metric_inc(c->api->nic_nochg);
