@@ -41,6 +41,7 @@ struct route {
 	char *pattern; /* owned */
 	http_handler_fn handler;
 	void *arg; /* borrowed */
+	bool lenient_query;
 };
 
 /*
@@ -111,6 +112,7 @@ struct http_request {
 	char *path;                       /* owned; decoded */
 	char **query;                     /* owned; decoded key, value, key, value, ... */
 	size_t n_query;
+	bool query_invalid; /* malformed, for a lenient_query route */
 	struct http_params params;
 	struct timespec start;
 	char id[HTTP_REQUEST_ID_MAX + 1];
@@ -464,6 +466,11 @@ static int parse_query(struct http_request *req, const char *q)
 	return 0;
 }
 
+bool http_request_query_valid(const struct http_request *req)
+{
+	return !req->query_invalid;
+}
+
 int http_request_form(struct http_request *req)
 {
 	const char *type = http_request_header(req, "Content-Type"), *body;
@@ -480,9 +487,11 @@ int http_request_form(struct http_request *req)
 		return 0;
 	if (memchr(body, '\0', len))
 		return -EINVAL;
-	copy = strndup(body, len);
+	copy = malloc(len + 1); /* the body is not NUL-terminated: no strndup */
 	if (!copy)
 		return -ENOMEM;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
 	r = parse_query(req, copy);
 	free(copy);
 	return r;
@@ -938,13 +947,20 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 		req->path = strdup(req->raw_path);
 		segs->n = 0;
 	}
-	query = uri ? evhttp_uri_get_query(uri) : NULL;
-	if (query && parse_query(req, query) < 0) {
-		http_reply_error(req, 400, "invalid_query", "the query string is not valid");
-		goto out;
-	}
 	if (!route_request(s, req, segs))
 		goto out;
+	query = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (query && parse_query(req, query) < 0) {
+		if (!req->route->lenient_query) {
+			http_reply_error(req, 400, "invalid_query",
+					 "the query string is not valid");
+			goto out;
+		}
+		for (size_t i = 0; i < 2 * req->n_query; i++)
+			free(req->query[i]);
+		req->n_query = 0;
+		req->query_invalid = true;
+	}
 	in = evhttp_request_get_input_buffer(evreq);
 	if (evbuffer_get_length(in) > s->max_body) {
 		http_reply_error(req, 413, "body_too_large",
@@ -1155,7 +1171,7 @@ static uint16_t bound_port(struct evhttp_bound_socket *bound)
 }
 
 static int add_route(struct http_server *s, const char *method, const char *pattern,
-		     http_handler_fn handler, void *arg)
+		     http_handler_fn handler, void *arg, bool lenient_query)
 {
 	struct route *rt = &s->routes[s->n_routes];
 
@@ -1170,6 +1186,7 @@ static int add_route(struct http_server *s, const char *method, const char *patt
 	}
 	rt->handler = handler;
 	rt->arg = arg;
+	rt->lenient_query = lenient_query;
 	s->n_routes++;
 	return 0;
 }
@@ -1217,15 +1234,15 @@ int http_server_create(struct event_base *base, const struct http_server_options
 		goto fail;
 	}
 
-	r = add_route(s, "GET", "/healthz", handle_healthz, s);
+	r = add_route(s, "GET", "/healthz", handle_healthz, s, false);
 	if (r >= 0)
-		r = add_route(s, "GET", "/readyz", handle_readyz, s);
+		r = add_route(s, "GET", "/readyz", handle_readyz, s, false);
 	if (r >= 0 && s->metrics)
-		r = add_route(s, "GET", "/metrics", handle_metrics, s);
+		r = add_route(s, "GET", "/metrics", handle_metrics, s, false);
 	for (size_t i = 0; r >= 0 && i < opts->n_routes; i++) {
 		const struct http_route *rt = &opts->routes[i];
 
-		r = add_route(s, rt->method, rt->pattern, rt->handler, rt->arg);
+		r = add_route(s, rt->method, rt->pattern, rt->handler, rt->arg, rt->lenient_query);
 	}
 	if (r < 0)
 		goto fail;
@@ -1284,9 +1301,33 @@ static void call_done(struct http_server *s)
 	done(s->done_arg); /* may destroy s */
 }
 
+/* Bytes of answers still waiting in the connections' output buffers. */
+static size_t unsent(const struct http_server *s)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = s->conns; c; c = c->next) {
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+
+		if (bev)
+			n += evbuffer_get_length(bufferevent_get_output(bev));
+	}
+	return n;
+}
+
+/*
+ * Nothing in flight: the drain is over once the last answers left their
+ * buffers too (else the process would exit before they are sent); checked
+ * every 10 ms, the deadline still applies.
+ */
 static void on_done(evutil_socket_t fd, short what, void *arg)
 {
-	call_done(arg);
+	struct http_server *s = arg;
+	struct timeval tick = { 0, 10000 };
+
+	if (unsent(s) > 0 && event_add(s->done_ev, &tick) == 0)
+		return;
+	call_done(s);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -1321,7 +1362,7 @@ void http_server_shutdown(struct http_server *s, unsigned deadline_ms, http_done
 		s->bound = NULL;
 		s->paused = false;
 	}
-	s->done_ev = event_new(s->base, -1, 0, on_done, s);
+	s->done_ev = evtimer_new(s->base, on_done, s);
 	s->deadline_ev = evtimer_new(s->base, on_deadline, s);
 	if (!s->done_ev || !s->deadline_ev) {
 		/* cannot wait without events: finish as soon as the loop runs */

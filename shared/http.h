@@ -117,6 +117,10 @@ struct http_route {
 	const char *pattern; /* copied; see http_route_match() */
 	http_handler_fn handler;
 	void *arg; /* borrowed */
+	/* A malformed query string is not answered 400 invalid_query: the handler
+	 * runs with no query parameters and http_request_query_valid() false
+	 * (for protocols that must answer in their own words). */
+	bool lenient_query;
 };
 
 /*
@@ -197,6 +201,8 @@ const char *http_request_param(const struct http_request *req, const char *name)
 /* A query parameter (decoded, '+' as space; the first if repeated; "" for a
  * bare "flag"), or NULL. */
 const char *http_request_query(const struct http_request *req, const char *name);
+/* False when the query string was malformed (only a lenient_query route sees that). */
+bool http_request_query_valid(const struct http_request *req);
 /*
  * For a body of type application/x-www-form-urlencoded (any case, parameters
  * allowed): adds its pairs after the query's, so http_request_query() finds

@@ -690,7 +690,8 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 		api->routes[i] = (struct http_route){ .method = api_endpoints[i].method,
 						      .pattern = api_endpoints[i].pattern,
 						      .handler = on_request,
-						      .arg = &api->route_args[i] };
+						      .arg = &api->route_args[i],
+						      .lenient_query = api_endpoints[i].nic };
 	}
 	api->auth_failures = metrics_counter(metrics, "api_auth_failures_total",
 					     "requests whose token was rejected");

@@ -610,7 +610,7 @@ void h_nic_update(struct call *c)
 		if (r < 0)
 			return token_failed(c);
 	}
-	r = read_hosts(c);
+	r = http_request_query_valid(c->req) ? read_hosts(c) : -EINVAL;
 	if (r == -E2BIG)
 		return reply_text(c, 200, "numhost\n");
 	if (r < 0)

@@ -853,14 +853,16 @@ if start_api api5 "$port6" DDNS_API_DNS_SERVER="127.0.0.1:$port5"; then
 	expect "dns: the ownership is checked before asking: another user's domain is still 404" 404 not_found \
 		GET /api/v1/domains/alpha.dyn.test/dns
 	# SIGTERM with a query in flight: the drain (5 s) outlasts the query (2 s), which
-	# ends as usual. (Whether its 504 reaches the client is shared/http.c's matter: the
-	# drain ends once the reply is queued, and the process may exit before it is sent.)
+	# ends as usual, and its answer reaches the client before the process exits.
 	api5_pid=${extra_pids[-1]}
-	curl -s -o /dev/null --max-time 10 -H "Authorization: Bearer $TF" "$base$dnsq" &
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $TF" \
+		"$base$dnsq" >"$tmp/drain.status" &
 	cpid=$!
 	sleep 0.5
 	kill "$api5_pid"
 	wait "$cpid"
+	check "dns: SIGTERM with a query in flight: the client gets its 504" \
+		grep -qx 504 "$tmp/drain.status"
 	query_ended_in_drain() {
 		awk '/signal 15/ { s = 1 } s && /did not answer/ { f = 1 } END { exit !f }' "$tmp/api5.log"
 	}

@@ -187,6 +187,24 @@ static void handle_fields(struct http_request *req, void *arg)
 	http_reply_json(req, 200, json_pack("{s:o}", "got", doc));
 }
 
+/* A lenient_query route: whether the query was valid, and its "x". */
+static void handle_lenient(struct http_request *req, void *arg)
+{
+	http_reply_json(req, 200,
+			json_pack("{s:b, s:s?}", "valid", http_request_query_valid(req), "x",
+				  http_request_query(req, "x")));
+}
+
+/* http_request_form: the form's "a" and "b" after the query's. */
+static void handle_form(struct http_request *req, void *arg)
+{
+	int r = http_request_form(req);
+
+	http_reply_json(req, 200,
+			json_pack("{s:i, s:s?, s:s?}", "r", r, "a", http_request_query(req, "a"),
+				  "b", http_request_query(req, "b")));
+}
+
 /* Replies the X-Forwarded-For lines joined into a buffer of 24 bytes. */
 static void handle_xff(struct http_request *req, void *arg)
 {
@@ -248,15 +266,17 @@ static bool ready_cb(json_t *checks, void *arg)
 }
 
 static const struct http_route routes[] = {
-	{ "GET", ROUTE, handle_rrsets, NULL },
-	{ "POST", "/api/v1/echo", handle_echo, NULL },
-	{ "POST", "/api/v1/fields", handle_fields, NULL },
-	{ "PUT", "/api/v1/domains/{name}", handle_domain, NULL },
-	{ "DELETE", "/api/v1/domains/{name}", handle_domain, NULL },
-	{ "GET", "/async/{ms}", handle_async, NULL },
-	{ "GET", "/hang", handle_hang, NULL },
-	{ "GET", "/hdr/{v}", handle_hdr, NULL },
-	{ "GET", "/xff", handle_xff, NULL },
+	{ "GET", ROUTE, handle_rrsets, NULL, false },
+	{ "POST", "/api/v1/echo", handle_echo, NULL, false },
+	{ "POST", "/api/v1/fields", handle_fields, NULL, false },
+	{ "PUT", "/api/v1/domains/{name}", handle_domain, NULL, false },
+	{ "DELETE", "/api/v1/domains/{name}", handle_domain, NULL, false },
+	{ "GET", "/async/{ms}", handle_async, NULL, false },
+	{ "GET", "/hang", handle_hang, NULL, false },
+	{ "GET", "/hdr/{v}", handle_hdr, NULL, false },
+	{ "GET", "/xff", handle_xff, NULL, false },
+	{ "GET", "/lenient", handle_lenient, NULL, true },
+	{ "POST", "/form", handle_form, NULL, false },
 };
 
 static void start_server_timeout(unsigned max_connections, unsigned timeout_ms)
@@ -486,6 +506,16 @@ static const struct status_case status_cases[] = {
 	  400, "{\"error\":\"the body must be a JSON object\",\"code\":\"invalid_field\"}", NULL },
 	{ "fields bad json", POST("/api/v1/fields", "application/json", "1\r\n\r\n{"), 0, 400, NULL,
 	  NULL },
+	{ "lenient query, valid", GET("/lenient?x=1", ""), 0, 200, "{\"valid\":true,\"x\":\"1\"}",
+	  NULL },
+	{ "lenient query, malformed: the handler decides", GET("/lenient?x=a%00b", ""), 0, 200,
+	  "{\"valid\":false,\"x\":null}", NULL },
+	{ "form body after the query",
+	  POST("/form?a=q", "application/x-www-form-urlencoded", "9\r\n\r\na=1&b=x+y"), 0, 200,
+	  "{\"r\":0,\"a\":\"q\",\"b\":\"x y\"}", NULL },
+	{ "form body of another type is ignored",
+	  POST("/form", "application/json", "7\r\n\r\n{\"b\":1}"), 0, 200,
+	  "{\"r\":0,\"a\":null,\"b\":null}", NULL },
 	{ "body just too large", NULL, MAX_BODY + 1, 413,
 	  "{\"error\":\"request body is larger than 1024 bytes\",\"code\":\"body_too_large\"}",
 	  NULL },
