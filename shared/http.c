@@ -464,6 +464,30 @@ static int parse_query(struct http_request *req, const char *q)
 	return 0;
 }
 
+int http_request_form(struct http_request *req)
+{
+	const char *type = http_request_header(req, "Content-Type"), *body;
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t len, n = sizeof(form) - 1;
+	char *copy;
+	int r;
+
+	if (!type || strncasecmp(type, form, n) != 0 ||
+	    (type[n] && type[n] != ';' && type[n] != ' '))
+		return 0;
+	body = http_request_body(req, &len);
+	if (len == 0)
+		return 0;
+	if (memchr(body, '\0', len))
+		return -EINVAL;
+	copy = strndup(body, len);
+	if (!copy)
+		return -ENOMEM;
+	r = parse_query(req, copy);
+	free(copy);
+	return r;
+}
+
 const char *http_request_header(const struct http_request *req, const char *name)
 {
 	if (!req->evreq)
@@ -1421,6 +1445,8 @@ void http_signals_destroy(struct http_signals *sig)
 static const char *type_word(json_type t)
 {
 	switch (t) {
+	case JSON_TRUE:
+		return "a boolean";
 	case JSON_STRING:
 		return "a string";
 	case JSON_INTEGER:
@@ -1462,7 +1488,8 @@ int http_json_fields_check(json_t *obj, const struct http_field *f, size_t n, co
 			snprintf(msg, size, "unknown field \"%.64s\" in %s", key, where);
 			return -EINVAL;
 		}
-		if (json_typeof(v) != f[i].type) {
+		if (json_typeof(v) != f[i].type &&
+		    !(f[i].type == JSON_TRUE && json_typeof(v) == JSON_FALSE)) {
 			*ret_code = "invalid_field";
 			snprintf(msg, size, "\"%s\" in %s must be %s", f[i].name, where,
 				 type_word(f[i].type));

@@ -197,6 +197,13 @@ const char *http_request_param(const struct http_request *req, const char *name)
 /* A query parameter (decoded, '+' as space; the first if repeated; "" for a
  * bare "flag"), or NULL. */
 const char *http_request_query(const struct http_request *req, const char *name);
+/*
+ * For a body of type application/x-www-form-urlencoded (any case, parameters
+ * allowed): adds its pairs after the query's, so http_request_query() finds
+ * them too (the query's first). Returns 0 (also when the body is of another
+ * type or empty), -EINVAL (malformed, or too many pairs), -ENOMEM.
+ */
+int http_request_form(struct http_request *req);
 /* A request header (case-insensitive name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
 /*
@@ -266,7 +273,8 @@ void http_signals_destroy(struct http_signals *sig); /* NULL-safe */
 /* A member a JSON request body may have (see http_json_fields_check). */
 struct http_field {
 	const char *name;
-	json_type type; /* JSON_INTEGER, JSON_STRING, JSON_ARRAY, JSON_OBJECT, ... */
+	json_type
+		type; /* JSON_INTEGER, JSON_STRING, JSON_ARRAY, JSON_OBJECT; JSON_TRUE: a boolean */
 	bool required;
 };
 

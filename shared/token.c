@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(TOKEN_LEN + 1 ==
-		       sodium_base64_ENCODED_LEN(TOKEN_BYTES,
-						 sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+_Static_assert(TOKEN_LEN + 1 == sodium_base64_ENCODED_LEN(TOKEN_BYTES,
+							  sodium_base64_VARIANT_URLSAFE_NO_PADDING),
 	       "TOKEN_LEN is not the base64url length of TOKEN_BYTES");
 
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
@@ -62,4 +61,3 @@ out:
 	sodium_memzero(again, sizeof(again));
 	return r;
 }
-

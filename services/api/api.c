@@ -24,20 +24,30 @@
 #define D JWT_SCOPE_DOMAINS_WRITE
 
 const struct endpoint api_endpoints[] = {
-	{ "GET", "/api/v1/zones", h_zones_list, false, 0, false },
-	{ "GET", "/api/v1/domains", h_domains_list, true, R, false },
-	{ "POST", "/api/v1/domains", h_domain_claim, true, D, true },
-	{ "GET", "/api/v1/domains/{name}", h_domain_get, true, R, false },
-	{ "DELETE", "/api/v1/domains/{name}", h_domain_release, true, D, true },
-	{ "GET", "/api/v1/domains/{name}/history", h_domain_history, true, R, false },
-	{ "PUT", "/api/v1/domains/{name}/rrsets", h_rrsets_put, true, W, true },
-	{ "GET", "/api/v1/dns-records", h_records_list, true, R, false },
-	{ "POST", "/api/v1/dns-records", h_record_create, true, W, true },
-	{ "GET", "/api/v1/dns-records/{id}", h_record_get, true, R, false },
-	{ "PUT", "/api/v1/dns-records/{id}", h_record_put, true, W, true },
-	{ "PATCH", "/api/v1/dns-records/{id}", h_record_patch, true, W, true },
-	{ "DELETE", "/api/v1/dns-records/{id}", h_record_delete, true, W, true },
-	{ "POST", "/api/v1/tokens/revoke", h_token_revoke, true, 0, true },
+	{ "GET", "/api/v1/zones", h_zones_list, false, 0, false, false },
+	{ "GET", "/api/v1/domains", h_domains_list, true, R, false, false },
+	{ "POST", "/api/v1/domains", h_domain_claim, true, D, true, false },
+	{ "GET", "/api/v1/domains/{name}", h_domain_get, true, R, false, false },
+	{ "DELETE", "/api/v1/domains/{name}", h_domain_release, true, D, true, false },
+	{ "GET", "/api/v1/domains/{name}/history", h_domain_history, true, R, false, false },
+	{ "PUT", "/api/v1/domains/{name}/rrsets", h_rrsets_put, true, W, true, false },
+	{ "GET", "/api/v1/domains/{name}/update-tokens", h_update_tokens_list, true, R, false,
+	  false },
+	{ "POST", "/api/v1/domains/{name}/update-tokens", h_update_token_create, true, D, true,
+	  false },
+	{ "DELETE", "/api/v1/domains/{name}/update-tokens/{id}", h_update_token_revoke, true, D,
+	  true, false },
+	{ "GET", "/api/v1/dns-records", h_records_list, true, R, false, false },
+	{ "POST", "/api/v1/dns-records", h_record_create, true, W, true, false },
+	{ "GET", "/api/v1/dns-records/{id}", h_record_get, true, R, false, false },
+	{ "PUT", "/api/v1/dns-records/{id}", h_record_put, true, W, true, false },
+	{ "PATCH", "/api/v1/dns-records/{id}", h_record_patch, true, W, true, false },
+	{ "DELETE", "/api/v1/dns-records/{id}", h_record_delete, true, W, true, false },
+	{ "POST", "/api/v1/tokens/revoke", h_token_revoke, true, 0, true, false },
+	/* dyndns2: a Bearer JWT goes through the pipeline, update tokens through nic.c */
+	{ "GET", "/nic/update", h_nic_update, false, W, true, true },
+	{ "POST", "/nic/update", h_nic_update, false, W, true, true },
+	{ "GET", "/nic/checkip", h_nic_checkip, false, 0, false, true },
 };
 const size_t api_n_endpoints = sizeof(api_endpoints) / sizeof(api_endpoints[0]);
 
@@ -56,6 +66,7 @@ void api_print_routes(FILE *out)
 
 void call_free(struct call *c)
 {
+	nic_free(c->nic);
 	jwt_token_destroy(c->token);
 	json_decref(c->body);
 	json_decref(c->answer);
@@ -117,6 +128,11 @@ void call_reply_db_error(struct call *c, const struct db_error *err, const char 
 		return call_reply_error(c, 409, "record_limit",
 					"the domain holds the most records allowed (%lld)",
 					c->api->opts->record_limit);
+	if (strcmp(s, "DDL03") == 0)
+		return call_reply_error(c, 409, "token_limit",
+					"the domain holds the most update tokens allowed (%lld); "
+					"revoke one first",
+					c->api->opts->update_token_limit);
 	if (strcmp(s, "23505") == 0 && strcmp(k, "domains_name_key") == 0)
 		return call_reply_error(c, 409, "name_taken", "this name is already taken");
 	if (strcmp(s, "23505") == 0 && strcmp(k, "records_name_type_content_key") == 0)
@@ -221,6 +237,8 @@ static void set_limit_headers(struct call *c)
 
 static void reply_limited(struct call *c)
 {
+	if (c->ep->nic) /* never 429 there: clients give up for good */
+		return nic_reply_badauth(c);
 	metric_inc(c->api->rl_denied);
 	set_limit_headers(c);
 	call_reply_error(c, 429, "rate_limited", "too many requests, retry after %lld s",
@@ -232,6 +250,10 @@ static bool closing(struct call *c)
 {
 	if (!c->api->closing)
 		return false;
+	if (c->ep->nic) {
+		nic_reply_911(c);
+		return true;
+	}
 	call_reply_error(c, 503, "unavailable", "the service is shutting down, try again");
 	return true;
 }
@@ -275,6 +297,11 @@ static void check_limits(struct call *c, bool user, step_fn next)
 	char rate_addr[INET6_ADDRSTRLEN];
 	const char *rw = c->ep->write ? "w" : "r";
 
+	if (user && c->ep->nic) {
+		/* dyndns2 has its own limit (changing updates per host: "abuse") */
+		c->limited = false;
+		return next(c);
+	}
 	if (user) {
 		rules_for(c, true, &rules[n]);
 		if (rules[n].rate > 0) {
@@ -307,6 +334,8 @@ static void check_limits(struct call *c, bool user, step_fn next)
 
 static void reply_unauthorized(struct call *c)
 {
+	if (c->ep->nic)
+		return nic_reply_badauth(c);
 	if (c->limited)
 		return reply_limited(c);
 	(void)http_reply_header(c->req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
@@ -335,8 +364,11 @@ static void after_checks(struct call *c)
 	if (closing(c))
 		return;
 	if (c->jti_failed)
-		return call_reply_error(c, 503, "unavailable",
-					"the service is unavailable, try again");
+		return c->ep->nic ? nic_reply_911(c)
+				  : call_reply_error(c, 503, "unavailable",
+						     "the service is unavailable, try again");
+	if (c->revoked && c->ep->nic)
+		return nic_reply_badauth(c);
 	if (c->revoked) {
 		metric_inc(c->api->auth_failures);
 		log_info(http_request_id(c->req), "token rejected: %s",
@@ -348,6 +380,8 @@ static void after_checks(struct call *c)
 	if (c->remember && !c->limited)
 		tokens_put(c->api->tokens, c->tok, c->tok_len, &c->hit_claims,
 			   (long long)time(NULL), c->api->policy.skew_s);
+	if (!c->scope_ok && c->ep->nic)
+		return nic_reply_badauth(c);
 	if (!c->scope_ok) {
 		char h[160];
 
@@ -398,8 +432,9 @@ static void on_key(const struct jwt_key *key, uint64_t serial, enum jwt_reason r
 	if (closing(c))
 		return;
 	if (err < 0)
-		return call_reply_error(c, 503, "unavailable",
-					"the service is unavailable, try again");
+		return c->ep->nic ? nic_reply_911(c)
+				  : call_reply_error(c, 503, "unavailable",
+						     "the service is unavailable, try again");
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
 	if (c->hit && c->hit_serial == serial) {
@@ -474,10 +509,11 @@ static void on_request(struct http_request *req, void *arg)
 	c->ep = ra->ep;
 	http_request_client_addr(req, &api->trusted, c->addr);
 	http_request_user_agent(req, c->ua, sizeof(c->ua));
-	if (!c->ep->auth)
-		return check_limits(c, false, run_handler);
-
 	auth = http_request_header(req, "Authorization");
+	if (c->ep->nic && (!c->ep->write || !auth || strncasecmp(auth, "Bearer ", 7) != 0))
+		return c->ep->fn(c); /* checkip; update tokens or no credentials: nic.c */
+	if (!c->ep->auth && !c->ep->nic)
+		return check_limits(c, false, run_handler);
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
 		return auth_failed(c, JWT_MALFORMED);
 	tok = auth + 7;
@@ -559,24 +595,26 @@ static int load_platform_key(struct api *api)
 	return keys_add_static(api->keys, o->platform_kid, key);
 }
 
-static int parse_reserved(struct api *api)
+/* Splits a comma (or space) separated list into lower-case copies (owned by @ret). */
+static int parse_list(const char *what, const char *list, char **ret, size_t max, size_t *ret_n)
 {
-	const char *p = api->opts->reserved_names ? api->opts->reserved_names : "";
+	const char *p = list ? list : "";
 
+	*ret_n = 0;
 	while (*p) {
 		size_t len = strcspn(p, ", ");
 
 		if (len > 0) {
-			if (api->n_reserved == RESERVED_MAX) {
-				log_error(NULL, "more than %d reserved names", RESERVED_MAX);
+			if (*ret_n == max) {
+				log_error(NULL, "more than %zu %s", max, what);
 				return -EINVAL;
 			}
-			api->reserved[api->n_reserved] = strndup(p, len);
-			if (!api->reserved[api->n_reserved])
+			ret[*ret_n] = strndup(p, len);
+			if (!ret[*ret_n])
 				return -ENOMEM;
-			for (char *q = api->reserved[api->n_reserved]; *q; q++)
+			for (char *q = ret[*ret_n]; *q; q++)
 				*q = (char)tolower((unsigned char)*q);
-			api->n_reserved++;
+			(*ret_n)++;
 		}
 		p += len;
 		p += strspn(p, ", ");
@@ -603,7 +641,12 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 		log_error(NULL, "invalid trusted_proxies: %s", reason ? reason : "out of memory");
 		goto fail;
 	}
-	if (parse_reserved(api) < 0)
+	api->nic_agents = calloc(RESERVED_MAX, sizeof(*api->nic_agents));
+	if (!api->nic_agents ||
+	    parse_list("reserved names", o->reserved_names, api->reserved, RESERVED_MAX,
+		       &api->n_reserved) < 0 ||
+	    parse_list("blocked agents", o->nic_blocked_agents, api->nic_agents, RESERVED_MAX,
+		       &api->n_nic_agents) < 0)
 		goto fail;
 	pc = (struct db_pool_config){ .dsn = o->database_url,
 				      .application_name = "ddns-api",
@@ -652,6 +695,16 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 					   "changes not added to dns:changes (the change log "
 					   "delivers them)");
 	api->writes = metrics_counter(metrics, "api_writes_total", "committed writes");
+	api->nic_good =
+		metrics_counter(metrics, "api_nic_good_total", "dyndns2 hosts updated (good)");
+	api->nic_nochg = metrics_counter(metrics, "api_nic_nochg_total",
+					 "dyndns2 hosts already current (nochg: nothing written)");
+	api->nic_abuse = metrics_counter(metrics, "api_nic_abuse_total",
+					 "dyndns2 hosts answered abuse (too many changes)");
+	api->nic_badauth = metrics_counter(metrics, "api_nic_badauth_total",
+					   "dyndns2 requests answered badauth");
+	api->nic_errors = metrics_counter(metrics, "api_nic_errors_total",
+					  "dyndns2 hosts answered dnserr or 911");
 	api->token_hits = metrics_counter(metrics, "api_token_cache_hits_total",
 					  "tokens whose signature was verified before (same key)");
 	return api;
@@ -678,6 +731,9 @@ void api_destroy(struct api *api)
 	tokens_destroy(api->tokens);
 	for (size_t i = 0; i < api->n_reserved; i++)
 		free(api->reserved[i]);
+	for (size_t i = 0; i < api->n_nic_agents; i++)
+		free(api->nic_agents[i]);
+	free(api->nic_agents);
 	free(api->routes);
 	free(api->route_args);
 	free(api);

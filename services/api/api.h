@@ -50,6 +50,12 @@ struct api_options {
 	long long addr_read_rate, addr_read_burst, addr_write_rate, addr_write_burst;
 	long long db_connections;
 	long long db_timeout_ms;
+	long long update_token_limit; /* live update tokens a domain may hold */
+	/* dyndns2: changing updates per hour per host, and at once; then "abuse" for the cool-down
+	 */
+	long long nic_change_rate, nic_change_burst, nic_abuse_cooldown_ms;
+	const char *nic_realm;          /* of the Basic challenge */
+	const char *nic_blocked_agents; /* comma separated User-Agent substrings: "badagent" */
 };
 
 /* Redis db3 key of a revoked token: jwt:revoked:<sub>:<jti>, until its exp. */

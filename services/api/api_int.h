@@ -21,6 +21,7 @@ struct endpoint {
 	bool auth;       /* a token is required */
 	unsigned scopes; /* JWT_SCOPE_* the token must carry */
 	bool write;      /* counts against the write budgets */
+	bool nic;        /* dyndns2 (nic.c): text answers, update tokens, never 429 */
 };
 
 extern const struct endpoint api_endpoints[];
@@ -47,6 +48,9 @@ struct api {
 	} * route_args; /* owned */
 	bool closing;   /* being destroyed: continuations answer 503 */
 	struct metric *token_hits, *auth_failures, *rl_denied, *rl_errors, *xadd_errors, *writes;
+	struct metric *nic_good, *nic_nochg, *nic_abuse, *nic_badauth, *nic_errors;
+	char **nic_agents; /* owned; blocked User-Agent substrings, lower case */
+	size_t n_nic_agents;
 };
 
 /* One request in flight; freed by call_reply*. */
@@ -78,6 +82,7 @@ struct call {
 	const char *write_member; /* static: the member of a write's result answered */
 	const char *write_what;   /* static: what a write's 404 names ("record") */
 	int xadds;                /* XADDs still to complete */
+	struct nic_req *nic;      /* owned; a /nic/update in progress */
 };
 
 /* Frees the call without answering (its request was answered elsewhere). */
@@ -113,3 +118,14 @@ void h_record_put(struct call *c);
 void h_record_patch(struct call *c);
 void h_record_delete(struct call *c);
 void h_token_revoke(struct call *c);
+void h_update_tokens_list(struct call *c);
+void h_update_token_create(struct call *c);
+void h_update_token_revoke(struct call *c);
+
+/* nic.c: the dyndns2 protocol */
+void h_nic_update(struct call *c);
+void h_nic_checkip(struct call *c);
+/* 401 "badauth" with the Basic challenge, or 200 "911" (server trouble). */
+void nic_reply_badauth(struct call *c);
+void nic_reply_911(struct call *c);
+void nic_free(struct nic_req *n); /* NULL-safe */

@@ -13,8 +13,10 @@
 #include "shared/metrics.h"
 #include "shared/redis.h"
 #include "shared/rr.h"
+#include "shared/token.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,4 +738,117 @@ void h_token_revoke(struct call *c)
 				 API_REVOKED_PREFIX, c->claims.sub, jti,
 				 exp - now + JWT_SKEW_DEFAULT + 1) < 0)
 		call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+}
+
+/* ---- update tokens (dyndns2 credentials) ---------------------------------- */
+
+void h_update_tokens_list(struct call *c)
+{
+	char name[DNSNAME_SIZE];
+	const char *p[] = { c->user_s, name };
+
+	if (param_domain(c, name) < 0)
+		return;
+	read_query(c,
+		   "SELECT jsonb_build_object('items', coalesce(jsonb_agg(api_update_token_json(t) "
+		   "ORDER BY t.id) FILTER (WHERE t.id IS NOT NULL), '[]'))::text "
+		   "FROM domains d LEFT JOIN update_tokens t "
+		   "ON t.domain_id = d.id AND t.revoked_at IS NULL "
+		   "WHERE d.name = $2 AND d.user_id = $1 GROUP BY d.id",
+		   2, p);
+}
+
+static void on_token_created(PGresult *res, const struct db_error *err, void *arg)
+{
+	struct call *c = arg;
+	json_t *doc;
+	char loc[400];
+
+	if (err)
+		return call_reply_db_error(c, err, "domain");
+	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (!doc || !c->answer) {
+		json_decref(doc);
+		return call_reply_error(c, 500, "internal", "internal error");
+	}
+	/* the secret, shown this once */
+	json_object_set(doc, "token", json_object_get(c->answer, "token"));
+	snprintf(loc, sizeof(loc), "/api/v1/domains/%s/update-tokens/%lld",
+		 json_string_value(json_object_get(c->answer, "domain")),
+		 (long long)json_integer_value(json_object_get(doc, "id")));
+	(void)http_reply_header(c->req, "Location", loc);
+	log_info(http_request_id(c->req), "update token %lld made for \"%s\"",
+		 (long long)json_integer_value(json_object_get(doc, "id")),
+		 json_string_value(json_object_get(c->answer, "domain")));
+	call_reply_json(c, 201, doc);
+}
+
+void h_update_token_create(struct call *c)
+{
+	static const struct http_field f[] = { { "name", JSON_STRING, false },
+					       { "acme", JSON_TRUE, false } };
+	char name[DNSNAME_SIZE], token[TOKEN_LEN + 1], hex[67], limit[24];
+	unsigned char hash[32];
+	const char *label;
+
+	if (param_domain(c, name) < 0 || read_body(c, f, 2) < 0)
+		return;
+	label = json_string_value(json_object_get(c->body, "name"));
+	if (label) {
+		size_t n = strlen(label);
+		bool ok = n >= 1 && n <= 100;
+
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (unsigned char)label[i] >= 0x20 && label[i] != 0x7f;
+		if (!ok)
+			return call_reply_error(c, 400, "invalid_field",
+						"\"name\" must be 1 to 100 bytes without control "
+						"characters");
+	}
+	token_new(token, hash);
+	hex[0] = '\\';
+	hex[1] = 'x';
+	sodium_bin2hex(hex + 2, 65, hash, sizeof(hash));
+	c->answer = json_pack("{s:s, s:s}", "token", token, "domain", name);
+	sodium_memzero(token, sizeof(token));
+	snprintf(limit, sizeof(limit), "%lld", c->api->opts->update_token_limit);
+	{
+		const char *p[] = {
+			c->user_s,
+			name,
+			label,
+			json_is_true(json_object_get(c->body, "acme")) ? "true" : "false",
+			hex,
+			limit,
+			c->actor,
+			c->addr,
+			ua(c)
+		};
+
+		if (db_pool_query(
+			    c->api->pool,
+			    "SELECT api_update_token_create($1, $2, $3, $4::boolean, $5::bytea, "
+			    "$6, $7, $8::inet, $9)::text",
+			    9, p, -1, on_token_created, c) < 0)
+			call_reply_error(c, 503, "unavailable", "the service is busy, try again");
+	}
+}
+
+void h_update_token_revoke(struct call *c)
+{
+	char name[DNSNAME_SIZE], id[24];
+	const char *p[] = { c->user_s, name, id, c->actor, c->addr, ua(c) };
+	const char *in = http_request_param(c->req, "id");
+	char *end;
+	long long v;
+
+	if (param_domain(c, name) < 0)
+		return;
+	errno = 0;
+	v = in ? strtoll(in, &end, 10) : 0;
+	if (!in || errno || *end || v <= 0 || in[0] < '0' || in[0] > '9')
+		return call_reply_error(c, 404, "not_found", "no such update token");
+	snprintf(id, sizeof(id), "%lld", v);
+	write_query(c, "SELECT api_update_token_revoke($1, $2, $3, $4, $5::inet, $6)", 6, p, 204,
+		    NULL, "update token");
 }

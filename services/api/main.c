@@ -28,6 +28,8 @@ struct api_config {
 	long long user_read_rate, user_read_burst, user_write_rate, user_write_burst;
 	long long addr_read_rate, addr_read_burst, addr_write_rate, addr_write_burst;
 	long long db_connections, db_timeout_ms;
+	long long update_token_limit, nic_change_rate, nic_change_burst, nic_abuse_cooldown_ms;
+	char *nic_realm, *nic_blocked_agents;
 	long long max_body, request_timeout_ms, max_connections;
 	char *log_level, *log_format;
 };
@@ -97,6 +99,21 @@ static const struct config_key keys[] = {
 	  .help = "PostgreSQL connections" },
 	{ DKEY(db_timeout, db_timeout_ms), .type = CONFIG_DURATION, .def = "5s", .min = 100,
 	  .max = 600000, .help = "deadline of one database statement, waiting included" },
+	{ KEY(update_token_limit), .type = CONFIG_INT, .def = "10", .min = 1, .max = 1000,
+	  .help = "live update tokens (dyndns2 credentials) a domain may hold" },
+	{ KEY(nic_change_rate), .type = CONFIG_INT, .def = "60", .min = 0, .max = 1000000,
+	  .help = "dyndns2: changing updates per hour per host (0: unlimited); unchanged ones are "
+		  "free" },
+	{ KEY(nic_change_burst), .type = CONFIG_INT, .def = "10", .min = 1, .max = 1000000,
+	  .help = "dyndns2: changing updates a host may send at once" },
+	{ DKEY(nic_abuse_cooldown, nic_abuse_cooldown_ms), .type = CONFIG_DURATION, .def = "10m",
+	  .min = 1000, .max = 86400000,
+	  .help = "dyndns2: how long a host over its change budget is answered \"abuse\"" },
+	{ KEY(nic_realm), .type = CONFIG_STR, .def = "ddns",
+	  .help = "dyndns2: the realm of the Basic challenge" },
+	{ KEY(nic_blocked_agents), .type = CONFIG_STR, .def = "",
+	  .help = "dyndns2: User-Agent substrings answered \"badagent\", comma separated (any "
+		  "case)" },
 	{ KEY(max_body), .type = CONFIG_INT, .def = "65536", .min = 1024, .max = 16777216,
 	  .help = "largest request body in bytes" },
 	{ DKEY(request_timeout, request_timeout_ms), .type = CONFIG_DURATION, .def = "30s",
@@ -182,6 +199,12 @@ int main(int argc, char **argv)
 		.addr_write_burst = app.cfg.addr_write_burst,
 		.db_connections = app.cfg.db_connections,
 		.db_timeout_ms = app.cfg.db_timeout_ms,
+		.update_token_limit = app.cfg.update_token_limit,
+		.nic_change_rate = app.cfg.nic_change_rate,
+		.nic_change_burst = app.cfg.nic_change_burst,
+		.nic_abuse_cooldown_ms = app.cfg.nic_abuse_cooldown_ms,
+		.nic_realm = app.cfg.nic_realm,
+		.nic_blocked_agents = app.cfg.nic_blocked_agents,
 	};
 
 	metrics = metrics_registry_create();
