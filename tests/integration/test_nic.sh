@@ -72,6 +72,8 @@ all_scopes="dns:read dns:write domains:write"
 nic() {
 	local p=$1
 	shift
+	: >"$tmp/body"
+	: >"$tmp/hdr"
 	st=$(curl -s -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' --max-time 10 -A "$UA" "$@" "$base$p")
 }
 
@@ -347,12 +349,17 @@ expect "a1 holds a TXT record (REST)" 201 "" POST /api/v1/dns-records '{"name":"
 TOK=
 
 q a1.dyn.test A >/dev/null # cached as NODATA before the update
+settle
+ch0=$(sql 'SELECT coalesce(max(id), 0) FROM changes')
+xlen0=$(redis_cli -n 1 XLEN dns:changes)
 check "Basic auth (username = hostname, password = token): good 192.0.2.1" \
 	upd 'hostname=a1.dyn.test&myip=192.0.2.1' -u "a1.dyn.test:$T1" -- 'good 192.0.2.1'
 check "... dig sees A 192.0.2.1, TTL 60, within 5 s" within 5 a4 a1.dyn.test 192.0.2.1
 check "... no AAAA was made" no6 a1.dyn.test
-check "... a changes row for a1" \
-	test "$(sql "SELECT count(*) FROM changes WHERE name = 'a1.dyn.test.'")" -ge 1
+check "... a new changes row for a1" \
+	test "$(sql "SELECT count(*) FROM changes WHERE name = 'a1.dyn.test.' AND id > $ch0")" -ge 1
+stream_grew() { [ "$(redis_cli -n 1 XLEN dns:changes)" -gt "$1" ]; }
+check "... a new entry in the stream dns:changes" within 2 stream_grew "$xlen0"
 check "... audited: rrsets.replace by token:$T1_id with the User-Agent" audited a1.dyn.test "token:$T1_id" "$UA"
 check "... the token's last_used_at and last_addr (127.0.0.1) are set" used_by a1.dyn.test "$T1_id"
 
@@ -387,12 +394,6 @@ check "the other token of a1 works too: good 192.0.2.3" \
 	upd 'hostname=a1.dyn.test&myip=192.0.2.3' -u "a1.dyn.test:$T1b" -- 'good 192.0.2.3'
 check "... audited as token:$T1b_id" audited a1.dyn.test "token:$T1b_id" "$UA"
 
-check "POST with a form body: good 192.0.2.4" \
-	form_post 'hostname=a1.dyn.test&myip=192.0.2.4' -u "a1.dyn.test:$T1" -- 'good 192.0.2.4'
-check "... dig sees 192.0.2.4 within 5 s" within 5 a4 a1.dyn.test 192.0.2.4
-check "POST with the parameters in the query: good 192.0.2.5" \
-	upd 'hostname=a1.dyn.test&myip=192.0.2.5' -X POST -u "a1.dyn.test:$T1" -- 'good 192.0.2.5'
-check "... dig sees 192.0.2.5 within 5 s" within 5 a4 a1.dyn.test 192.0.2.5
 
 # both families, and no address at all
 check "IPv4 and IPv6 in one myip: good 192.0.2.6,2001:db8::6" \
@@ -420,7 +421,7 @@ check "the TXT record of a1 is untouched by every update" has a1.dyn.test TXT "I
 # bad input
 settle
 before=$(marks)
-for bad in 999.1.1.1 192.0.2 not-an-address 2001:db8::zz 192.0.2.1/24 '192.0.2.1,192.0.2.2'; do
+for bad in 999.1.1.1 192.0.2 not-an-address 2001:db8::zz 192.0.2.1/24; do
 	check "an invalid address ($bad): notfqdn" \
 		upd "hostname=a1.dyn.test&myip=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=","))' "$bad")" \
 		-u "a1.dyn.test:$T1" -- notfqdn
@@ -522,6 +523,25 @@ check "JWT with dns:read only: refused with badauth (401 or 403)" denied
 check "a JWT signed by another user's key for alice: 401 badauth" \
 	refused 'hostname=a2.dyn.test&myip=192.0.2.22' -H "Authorization: Bearer $(token "$ec2" ka "$ua" "$all_scopes")"
 check "a2 is still at 192.0.2.21" test "$(db4 a2.dyn.test)" = 192.0.2.21
+check "JWT: a malformed name between two hosts: nochg, notfqdn, nochg" \
+	upd 'hostname=a2.dyn.test,a..b.dyn.test,a4.dyn.test&myip=192.0.2.21,2001:db8::21' -H "Authorization: Bearer $(TA)" -- \
+	'nochg 192.0.2.21,2001:db8::21' notfqdn 'nochg 192.0.2.21,2001:db8::21'
+check "the historical extras (system, wildcard, mx, backmx, offline) are ignored: good" \
+	upd 'system=dyndns&hostname=a2.dyn.test&myip=192.0.2.23&wildcard=ON&mx=mail.example.org&backmx=NO&offline=NO' \
+	-H "Authorization: Bearer $(TA)" -- 'good 192.0.2.23'
+check "... dig sees a2 at 192.0.2.23 within 5 s" within 5 a4 a2.dyn.test 192.0.2.23
+
+# a released domain takes its tokens along: they do not work for its next owner
+TOK=$(TA)
+read -r _ T7 <<<"$(newtok a7.dyn.test)"
+secrets+=("$T7")
+check "a7's token works" upd 'hostname=a7.dyn.test&myip=192.0.2.70' -u "a7.dyn.test:$T7" -- 'good 192.0.2.70'
+expect "alice releases a7" 204 "" DELETE /api/v1/domains/a7.dyn.test
+TOK=$(TB)
+expect "bob claims a7" 201 "" POST /api/v1/domains '{"name":"a7.dyn.test"}'
+TOK=
+check "alice's old a7 token against bob's a7: 401 badauth" refused 'hostname=a7.dyn.test&myip=192.0.2.71' -u "a7.dyn.test:$T7"
+check "... bob's a7 has no record" test "$(db4 a7.dyn.test)" = ""
 
 # checkip
 nic /nic/checkip
@@ -606,22 +626,24 @@ if command -v ddclient >/dev/null; then
 	check "... nothing written" unchanged "$before"
 	check "... its cache records status good" grep -Eq 'ip=192\.0\.2\.31,.*status=good' "$tmp/dd1.cache"
 
+	# ddclient waits 30 s (min-interval) after an update before the next one
+	# of a host in the same cache: the following runs use caches of their own
 	ddconf "$dc" dd1.dyn.test "${TK[dd1]}" 'use=ip, ip=192.0.2.32' dd1.dyn.test
-	ddrun change "$dc" "$tmp/dd1.cache"
+	ddrun change "$dc" "$tmp/dd1c.cache"
 	check "ddclient, a new address: good" ddsaid change 0 \
 		'SUCCESS: +updating dd1\.dyn\.test: good: IP address set to 192\.0\.2\.32'
 	check "... dig sees 192.0.2.32 within 5 s" within 5 a4 dd1.dyn.test 192.0.2.32
 
 	# ddclient 3.10's dyndns2 sends one address: use=ip with an IPv6 one works
 	ddconf "$dc" dd1.dyn.test "${TK[dd1]}" 'use=ip, ip=2001:db8::31' dd1.dyn.test
-	ddrun v6 "$dc" "$tmp/dd1.cache"
+	ddrun v6 "$dc" "$tmp/dd1v6.cache"
 	check "ddclient, use=ip with an IPv6 address: myip=2001:db8::31, good" ddsaid v6 0 \
 		'myip=2001:db8::31 ' 'SUCCESS: +updating dd1\.dyn\.test: good: IP address set to 2001:db8::31'
 	check "... dig sees the AAAA within 5 s" within 5 a6 dd1.dyn.test 2001:db8::31
 	check "... the A is untouched" a4 dd1.dyn.test 192.0.2.32
 	# ... but not both: with usev4 and usev6 it sends only the IPv4 one
 	ddconf "$dc" dd1.dyn.test "${TK[dd1]}" 'usev4=ipv4, ipv4=192.0.2.33, usev6=ipv6, ipv6=2001:db8::33' dd1.dyn.test
-	ddrun v46 "$dc" "$tmp/dd1.cache"
+	ddrun v46 "$dc" "$tmp/dd1v46.cache"
 	check "ddclient 3.10, usev4 + usev6: sends only myip=192.0.2.33 (its dyndns2 has one address), good" ddsaid v46 0 \
 		'hostname=dd1\.dyn\.test&myip=192\.0\.2\.33 HTTP' 'SUCCESS: +updating dd1\.dyn\.test: good: IP address set to 192\.0\.2\.33'
 	check "... dig: A 192.0.2.33, the AAAA kept at 2001:db8::31" within 5 both dd1.dyn.test 192.0.2.33 2001:db8::31
@@ -656,6 +678,14 @@ if command -v ddclient >/dev/null; then
 		'SUCCESS: +updating dd2\.dyn\.test: good: IP address set to 192\.0\.2\.35'
 	check "... dig sees dd1 within 5 s" within 5 a4 dd1.dyn.test 192.0.2.35
 	check "... and dd2" within 5 a4 dd2.dyn.test 192.0.2.35
+
+	# the address from our /nic/checkip, as the README suggests
+	ddconf "$dc" dd2.dyn.test "${TK[dd2]}" "use=web, web=http://$DDNS_API_LISTEN/nic/checkip" dd2.dyn.test
+	ddrun web "$dc" "$tmp/dd2w.cache"
+	check "ddclient, use=web with /nic/checkip: myip=127.0.0.1, good" ddsaid web 0 \
+		'SENDING: +GET /nic/checkip ' 'hostname=dd2\.dyn\.test&myip=127\.0\.0\.1 ' \
+		'SUCCESS: +updating dd2\.dyn\.test: good: IP address set to 127\.0\.0\.1'
+	check "... dig sees dd2 at 127.0.0.1 within 5 s" within 5 a4 dd2.dyn.test 127.0.0.1
 
 	ddconf "$dc" dd6.dyn.test "$(printf 'C%.0s' $(seq 43))" 'use=ip, ip=192.0.2.36' dd6.dyn.test
 	ddrun bad "$dc" "$tmp/dd6.cache"
@@ -750,7 +780,8 @@ if command -v inadyn >/dev/null; then
 	check "inadyn -1, a wrong password: 401 badauth, an authentication failure (exit 50)" insaid bad 50 \
 		'401 Unauthorized\] badauth' 'Authentication failure'
 
-	# as a daemon with --continue-on-error it keeps running after badauth and retries
+	# as a daemon with --continue-on-error it keeps running after badauth (it
+	# does not try again by itself; SIGUSR1 forces an update)
 	inconf "$tmp/in2.conf" 5 in2.dyn.test "$(printf 'E%.0s' $(seq 43))"
 	mkdir -p "$tmp/in2.cache"
 	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
@@ -759,9 +790,12 @@ if command -v inadyn >/dev/null; then
 	extra_pids+=("$inpid")
 	badauths() { [ "$(grep -ac '401 Unauthorized\] badauth' "$tmp/in.daemon.out")" -ge "$1" ]; }
 	check "inadyn daemon -C, a wrong password: badauth" within 15 badauths 1
-	check "... it keeps running and tries again a period later" within 15 badauths 2
-	check "... still alive" kill -0 "$inpid"
 	check "... it said it ignores the error" grep -aq 'Error response from DDNS server, ignoring' "$tmp/in.daemon.out"
+	sleep 6 # more than a period
+	check "... still alive more than a period later" kill -0 "$inpid"
+	kill -USR1 "$inpid" 2>/dev/null
+	check "... a forced update (SIGUSR1): badauth again" within 15 badauths 2
+	check "... still alive" kill -0 "$inpid"
 	kill "$inpid" 2>/dev/null
 	wait "$inpid" 2>/dev/null
 	check "... in2 has no record" test "$(db4 in2.dyn.test)" = ""
@@ -818,8 +852,8 @@ if start_api api2 "$port2" DDNS_API_NIC_CHANGE_RATE=1 DDNS_API_NIC_CHANGE_BURST=
 	abupd 192.0.2.103
 	check "the 4th change: abuse (HTTP 200)" answered 200 abuse
 	check "... not written" test "$(db4 ab1.dyn.test)" = 192.0.2.102
-	check "... recorded in audit_log as nic.abuse" test \
-		"$(sql "SELECT count(*) FROM audit_log WHERE action = 'nic.abuse' AND rtrim(domain_name, '.') = 'ab1.dyn.test'")" -ge 1
+	check "... recorded in audit_log as nic.abuse by token:${ID[ab1]}" test \
+		"$(sql "SELECT count(*) FROM audit_log WHERE action = 'nic.abuse' AND rtrim(domain_name, '.') = 'ab1.dyn.test' AND actor = 'token:${ID[ab1]}'")" -ge 1
 	abupd 192.0.2.104
 	check "during the cool-down (10m) another change: abuse" answered 200 abuse
 	check "... still not written" test "$(db4 ab1.dyn.test)" = 192.0.2.102
@@ -833,6 +867,55 @@ else
 	notok "a ddns-api with small abuse limits starts"
 	sed 's/^/# /' "$tmp/api2.log" | tail -20
 fi
+
+# ---- 6. small address budgets: still never 429, valid credentials still served ------------
+
+port3=$(free_port)
+if start_api api3 "$port3" DDNS_API_ADDR_WRITE_RATE=1 DDNS_API_ADDR_WRITE_BURST=3 \
+	DDNS_API_ADDR_READ_RATE=1 DDNS_API_ADDR_READ_BURST=3; then
+	base=http://127.0.0.1:$port3
+	# burst ADDR N CURL_ARGS...: N updates of a2 (unchanged) from ADDR, the answers on one line
+	burst() {
+		local addr=$1 count=$2 i out=""
+		shift 2
+		for i in $(seq "$count"); do
+			nic '/nic/update?hostname=a2.dyn.test&myip=192.0.2.23' --interface "$addr" "$@"
+			out="$out $st:$(tr '\n' '|' <"$tmp/body")"
+		done
+		echo "$out"
+	}
+	# same GOT WANT: two answer lines are equal
+	same() {
+		[ "$1" = "$2" ] || {
+			echo "got: $1"
+			echo "want:$2"
+			return 1
+		}
+	}
+	nochg8=$(printf ' 200:nochg 192.0.2.23|%.0s' $(seq 8))
+	check "instance with an address budget of 3: 8 quick unchanged JWT updates, all 200 nochg" \
+		same "$(burst 127.0.0.3 8 -H "Authorization: Bearer $(TA)")" "$nochg8"
+	check "... 8 quick unchanged updates with a token: all 200 nochg" \
+		same "$(burst 127.0.0.4 8 -u "a2.dyn.test:${TK[a2]}")" "$nochg8"
+	check "... 8 quick wrong tokens: 401 badauth each time, never 429" \
+		same "$(burst 127.0.0.5 8 -u "a2.dyn.test:$(printf 'F%.0s' $(seq 43))")" "$(printf ' 401:badauth|%.0s' $(seq 8))"
+	base=http://$DDNS_API_LISTEN
+else
+	notok "a ddns-api with small address budgets starts"
+	sed 's/^/# /' "$tmp/api3.log" | tail -20
+fi
+
+# ---- 7. POST -----------------------------------------------------------------------------
+# (last of the stack's ddns-api: a POST once crashed it, and took every later check along)
+
+check "POST with the parameters in the query: good 192.0.2.5" \
+	upd 'hostname=a1.dyn.test&myip=192.0.2.5' -X POST -u "a1.dyn.test:$T1" -- 'good 192.0.2.5'
+check "... dig sees 192.0.2.5 within 5 s" within 5 a4 a1.dyn.test 192.0.2.5
+check "POST with a form body: good 192.0.2.4" \
+	form_post 'hostname=a1.dyn.test&myip=192.0.2.4' -u "a1.dyn.test:$T1" -- 'good 192.0.2.4'
+check "... dig sees 192.0.2.4 within 5 s" within 5 a4 a1.dyn.test 192.0.2.4
+check "POST with a form body, credentials in it too: nochg 192.0.2.4" \
+	form_post "hostname=a1.dyn.test&myip=192.0.2.4&username=a1.dyn.test&password=$T1" -- 'nochg 192.0.2.4'
 
 # ---- end ------------------------------------------------------------------------------------
 
