@@ -1,3 +1,5 @@
-export default function Home() {
-  return <p>hello</p>;
+import { Home } from "./home";
+
+export default function Page() {
+  return <Home />;
 }
