@@ -52,8 +52,9 @@ BEGIN
 END
 $$;
 
+-- Returns {} (a write of the API: no DNS change to announce).
 CREATE FUNCTION api_update_token_revoke(p_user bigint, p_domain text, p_id bigint,
-					p_actor text, p_addr inet, p_ua text) RETURNS void
+					p_actor text, p_addr inet, p_ua text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
 	t update_tokens;
@@ -68,6 +69,7 @@ BEGIN
 	END IF;
 	PERFORM api_audit(p_user, p_actor, p_addr, p_ua, 'token.revoke', p_domain,
 			  jsonb_build_object('id', t.id, 'name', t.name), NULL);
+	RETURN '{}'::jsonb;
 END
 $$;
 

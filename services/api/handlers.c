@@ -849,6 +849,6 @@ void h_update_token_revoke(struct call *c)
 	if (!in || errno || *end || v <= 0 || in[0] < '0' || in[0] > '9')
 		return call_reply_error(c, 404, "not_found", "no such update token");
 	snprintf(id, sizeof(id), "%lld", v);
-	write_query(c, "SELECT api_update_token_revoke($1, $2, $3, $4, $5::inet, $6)", 6, p, 204,
-		    NULL, "update token");
+	write_query(c, "SELECT api_update_token_revoke($1, $2, $3, $4, $5::inet, $6)::text", 6, p,
+		    204, NULL, "update token");
 }

@@ -50,7 +50,7 @@ struct nic_req {
 	char txt[RR_CONTENT_SIZE]; /* canonical TXT content; with has_txt */
 	bool has_txt;
 	/* the credential */
-	long long token_id;           /* an update token; 0: a JWT (c->user_id) */
+	long long token_id; /* an update token; 0: a JWT (c->user_id) */
 	char token_host[DNSNAME_SIZE];
 	bool acme;
 	unsigned char hash[32]; /* of the token given */
@@ -99,9 +99,10 @@ static void reply_lines(struct call *c)
 	for (int i = 0; i < n->n_hosts; i++) {
 		if (n->word[i])
 			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s\n", n->word[i]);
-		else
-			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s %s\n",
-						n->changed[i] ? "good" : "nochg", n->ips);
+		else /* no address when only txt was set */
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s%s\n",
+						n->changed[i] ? "good" : "nochg",
+						n->ips[0] ? " " : "", n->ips);
 	}
 	reply_text(c, 200, out);
 }
@@ -132,14 +133,14 @@ static int read_addresses(struct call *c, bool client_default)
 			memcpy(one, p, len);
 			one[len] = '\0';
 			if (strchr(one, ':')) {
-				if (rr_content_normalize(RR_AAAA, one, canon, sizeof(canon), &reason) <
-				    0)
+				if (rr_content_normalize(RR_AAAA, one, canon, sizeof(canon),
+							 &reason) < 0)
 					return -EINVAL;
 				if (!n->v6[0])
 					snprintf(n->v6, sizeof(n->v6), "%s", canon);
 			} else {
-				if (l == 1 ||
-				    rr_content_normalize(RR_A, one, canon, sizeof(canon), &reason) < 0)
+				if (l == 1 || rr_content_normalize(RR_A, one, canon, sizeof(canon),
+								   &reason) < 0)
 					return -EINVAL;
 				if (!n->v4[0])
 					snprintf(n->v4, sizeof(n->v4), "%s", canon);
@@ -156,18 +157,18 @@ static int read_addresses(struct call *c, bool client_default)
 
 		if (strchr(c->addr, ':')) {
 			if (strncasecmp(c->addr, "::ffff:", 7) == 0 && strchr(c->addr + 7, '.') &&
-			    rr_content_normalize(RR_A, c->addr + 7, canon, sizeof(canon), &reason) ==
-				    0)
+			    rr_content_normalize(RR_A, c->addr + 7, canon, sizeof(canon),
+						 &reason) == 0)
 				snprintf(n->v4, sizeof(n->v4), "%s", canon);
 			else if (rr_content_normalize(RR_AAAA, c->addr, canon, sizeof(canon),
 						      &reason) == 0)
 				snprintf(n->v6, sizeof(n->v6), "%s", canon);
-		} else if (rr_content_normalize(RR_A, c->addr, canon, sizeof(canon), &reason) == 0) {
+		} else if (rr_content_normalize(RR_A, c->addr, canon, sizeof(canon), &reason) ==
+			   0) {
 			snprintf(n->v4, sizeof(n->v4), "%s", canon);
 		}
 	}
-	snprintf(n->ips, sizeof(n->ips), "%s%s%s", n->v4, n->v4[0] && n->v6[0] ? "," : "",
-		 n->v6);
+	snprintf(n->ips, sizeof(n->ips), "%s%s%s", n->v4, n->v4[0] && n->v6[0] ? "," : "", n->v6);
 	return 0;
 }
 
@@ -242,8 +243,8 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 	size_t count;
 
 	if (err) {
-		log_warn(http_request_id(c->req), "dyndns2 update of \"%s\" failed: %s", n->host[n->i],
-			 err->msg);
+		log_warn(http_request_id(c->req), "dyndns2 update of \"%s\" failed: %s",
+			 n->host[n->i], err->msg);
 		metric_inc(c->api->nic_errors);
 		return host_done(c, err->code == -EIO ? "dnserr" : "911");
 	}
@@ -255,9 +256,8 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 	}
 	changes = json_object_get(doc, "changes");
 	count = json_array_size(changes);
-	if (count > 0 &&
-	    (c->api->closing || replica_announce(c->api->stream_redis, changes, on_xadd, c->api) <
-					count))
+	if (count > 0 && (c->api->closing ||
+			  replica_announce(c->api->stream_redis, changes, on_xadd, c->api) < count))
 		metric_inc(c->api->xadd_errors); /* the change log delivers them */
 	n->changed[n->i] = json_is_true(json_object_get(doc, "changed"));
 	json_decref(doc);
@@ -337,7 +337,7 @@ static void on_change_budget(const struct ratelimit_result *res, int err, const 
 	snprintf(detail, sizeof(detail), "{\"cooldown_s\":%lld}",
 		 c->api->opts->nic_abuse_cooldown_ms / 1000);
 	{
-		const char *p[] = { c->user_s,      c->actor, c->addr, c->ua[0] ? c->ua : NULL,
+		const char *p[] = { c->user_s,     c->actor, c->addr, c->ua[0] ? c->ua : NULL,
 				    n->host[n->i], detail };
 
 		(void)db_pool_query(c->api->pool,
@@ -404,8 +404,8 @@ static void on_abuse_flag(redisReply *reply, const char *err, void *arg)
 		return host_done(c, "abuse");
 	}
 	if (db_pool_query(c->api->pool,
-			  "SELECT user_id, a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2, p,
-			  -1, on_state, c) < 0)
+			  "SELECT user_id, a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2,
+			  p, -1, on_state, c) < 0)
 		host_done(c, "911");
 }
 
@@ -493,7 +493,8 @@ static void on_tokens(PGresult *res, const struct db_error *err, void *arg)
 	/* every live token of the host, compared in constant time */
 	for (int r = 0; r < PQntuples(res); r++) {
 		size_t len = 0;
-		unsigned char *h = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 1), &len);
+		unsigned char *h =
+			PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 1), &len);
 
 		if (h && len == sizeof(n->hash) && sodium_memcmp(h, n->hash, len) == 0)
 			match = r;
@@ -511,11 +512,12 @@ static void on_tokens(PGresult *res, const struct db_error *err, void *arg)
 		const char *p[] = { id, c->addr };
 
 		snprintf(id, sizeof(id), "%lld", n->token_id);
-		(void)db_pool_query(c->api->pool,
-				    "UPDATE update_tokens SET last_used_at = now(), last_addr = $2 "
-				    "WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - "
-				    "interval '1 minute' OR last_addr IS DISTINCT FROM $2::inet)",
-				    2, p, -1, on_token_used, NULL);
+		(void)db_pool_query(
+			c->api->pool,
+			"UPDATE update_tokens SET last_used_at = now(), last_addr = $2 "
+			"WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - "
+			"interval '1 minute' OR last_addr IS DISTINCT FROM $2::inet)",
+			2, p, -1, on_token_used, NULL);
 	}
 	start_hosts(c);
 }
@@ -560,7 +562,8 @@ static int read_credentials(struct call *c, char *user, size_t user_size, char *
 			return -EINVAL;
 		dec[len] = '\0';
 		colon = memchr(dec, ':', len);
-		if (!colon || memchr(dec, '\0', len) || (size_t)(colon - (char *)dec) >= user_size ||
+		if (!colon || memchr(dec, '\0', len) ||
+		    (size_t)(colon - (char *)dec) >= user_size ||
 		    len - (size_t)(colon - (char *)dec) > pass_size) {
 			sodium_memzero(dec, sizeof(dec));
 			return -EINVAL;
@@ -590,6 +593,8 @@ void h_nic_update(struct call *c)
 	n = c->nic = calloc(1, sizeof(*c->nic));
 	if (!n)
 		return nic_reply_911(c);
+	if (strcmp(http_request_method(c->req), "HEAD") == 0) /* an update is never a HEAD */
+		return reply_text(c, 405, "");
 	if (http_request_form(c->req) < 0)
 		return token_failed(c);
 	if (c->user_id == 0) { /* not a verified Bearer JWT: an update token, or nothing */
