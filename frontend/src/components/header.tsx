@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { usePathname, useRouter } from "next/navigation";
+import { usePathname } from "next/navigation";
 import { useSession } from "./session";
 
 const LINKS = [
@@ -13,7 +13,6 @@ const LINKS = [
 export function SiteHeader() {
   const { status, user, logout } = useSession();
   const path = usePathname();
-  const router = useRouter();
   const current = (href: string) => (path === href || path.startsWith(href + "/") ? "page" : undefined);
 
   return (
@@ -38,10 +37,7 @@ export function SiteHeader() {
                   <button
                     type="button"
                     className="secondary"
-                    onClick={async () => {
-                      await logout();
-                      router.push("/login?bye=1");
-                    }}
+                    onClick={() => void logout()}
                   >
                     Log out
                   </button>

@@ -12,6 +12,7 @@ interface Session {
   user: User | null;
   /** Asks ddns-user who is logged in (after login, or to refresh the counts). */
   reload: () => Promise<User | null>;
+  /** Ends the session and goes to the login page. */
   logout: () => Promise<void>;
 }
 
@@ -43,8 +44,9 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
       await fetch("/api/v1/sessions", { method: "DELETE", credentials: "same-origin", headers: { ...CSRF_HEADER } });
     } finally {
       dropSessionToken();
-      setUser(null);
-      setStatus("out");
+      // a whole new page: nothing of the session stays in memory, and no
+      // page that needs a login gets to redirect first
+      window.location.assign("/login?bye=1");
     }
   }, []);
 

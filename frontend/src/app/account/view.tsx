@@ -1,7 +1,6 @@
 "use client";
 
 import { useState } from "react";
-import { useRouter } from "next/navigation";
 import { useSession } from "@/components/session";
 import { ErrorAlert, Field, Notice, Time } from "@/components/ui";
 import { dropSessionToken, request } from "@/lib/client";
@@ -119,8 +118,6 @@ function ChangePassword({ email }: { email: string }) {
 }
 
 function DeleteAccount() {
-  const router = useRouter();
-  const { reload } = useSession();
   const [password, setPassword] = useState("");
   const [sure, setSure] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -135,8 +132,7 @@ function DeleteAccount() {
     try {
       await request("/api/v1/me", { method: "DELETE", auth: "session", body: { password } });
       dropSessionToken();
-      await reload().catch(() => null);
-      router.push("/login?deleted=1");
+      window.location.assign("/login?deleted=1");
     } catch (e) {
       setError(describe(e));
       setBusy(false);
