@@ -28,3 +28,7 @@ test("describe() handles ApiError, Error and anything else", () => {
   assert.equal(describe(new Error("boom")), "boom");
   assert.match(describe(42), /Something went wrong/);
 });
+test("the DNS panel's errors", () => {
+  assert.match(messageFor("dns_timeout", "api", "x"), /did not answer in time/);
+  assert.match(messageFor("dns_error", "api", "x"), /could not be read/);
+});

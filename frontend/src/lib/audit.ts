@@ -20,6 +20,7 @@ const ACTIONS: Record<string, string> = {
   "rrsets.replace": "Records replaced",
   "token.create": "Update token created",
   "token.revoke": "Update token revoked",
+  "nic.abuse": "Updates refused for a while (too many changes too fast)",
 };
 
 export function actionLabel(action: string): string {

@@ -62,6 +62,8 @@ export const MESSAGES: Readonly<Record<string, string>> = {
   record_limit: "This hostname holds as many records as allowed. Delete one first.",
   token_limit: "This hostname has as many update tokens as allowed. Revoke one first.",
   not_found: "It isn’t there (any more). Reload the page.",
+  dns_timeout: "The DNS server did not answer in time. Try again in a moment.",
+  dns_error: "The DNS server’s answer could not be read. Try again in a moment.",
   // any request
   rate_limited: "Too many requests. Wait a moment and try again.",
   busy: "The service is busy. Try again in a moment.",

@@ -132,7 +132,7 @@ function DnsResult({ answer, checkedAt }: { answer: DnsAnswer; checkedAt: Date |
           <span className={`badge ${answer.authoritative ? "good" : "neutral"}`}>{answer.authoritative ? "authoritative" : "not authoritative"}</span>
         </span>
         <span className="muted">
-          from {answer.server} in {answer.elapsed_ms} ms{checkedAt ? `, at ${checkedAt.toLocaleTimeString()}` : ""}
+          from {answer.server} in {Number(answer.elapsed_ms.toFixed(2))} ms{checkedAt ? `, at ${checkedAt.toLocaleTimeString()}` : ""}
         </span>
       </div>
       {answer.answers.length === 0 ? (
