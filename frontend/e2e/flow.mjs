@@ -8,6 +8,7 @@
 // (default /usr/bin/chromium)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -90,10 +91,31 @@ page.on("console", (m) => {
 });
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
 
+// every page shot is also checked with axe-core (WCAG 2 A and AA: labels,
+// names, contrast, ...); the serious and critical findings fail the last step
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const a11y = [];
+async function audit(name) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return {
+      passes: r.passes.length,
+      all: r.violations.length,
+      bad: r.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`),
+    };
+  });
+  console.log(`# axe on ${name}: ${found.passes} rules pass, ${found.all} findings, ${found.bad.length} serious`);
+  for (const f of found.bad) a11y.push(`${name}: ${f}`);
+}
+
 let shotNo = 0;
 async function shot(name) {
   shotNo++;
   await page.screenshot({ path: join(shots, `${String(shotNo).padStart(2, "0")}-${name}.png`), fullPage: true });
+  await audit(name);
 }
 
 const section = (heading) => page.locator("section", { has: page.getByRole("heading", { name: heading, exact: true }) });
@@ -157,9 +179,19 @@ const steps = [
       await page.getByLabel("Password").fill("wrong password!");
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByText("The email address or the password is wrong.").waitFor();
-      await page.getByLabel("Password").fill(password);
+      // by keyboard this time: Tab from the email to the password, Enter submits; focus is visible
+      await page.getByLabel("Password").fill("");
+      await page.getByLabel("Email address").focus();
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        return { label: el?.labels?.[0]?.textContent ?? "", outline: el ? getComputedStyle(el).outlineStyle : "none" };
+      });
+      if (focused.label !== "Password") throw new Error(`Tab went to ${JSON.stringify(focused)}`);
+      if (focused.outline === "none") throw new Error("the focused field shows no focus ring");
+      await page.keyboard.type(password);
       await shot("login");
-      await page.getByRole("button", { name: "Log in" }).click();
+      await page.keyboard.press("Enter");
       await page.waitForURL(`${base}/hostnames`);
       await page.getByText("You have no hostname yet").waitFor();
       await page.getByText(email).waitFor();
@@ -300,6 +332,12 @@ const steps = [
       await page.waitForURL(/\/login\?next=/);
       const me = await page.evaluate(async () => (await fetch("/api/v1/me")).status);
       if (me !== 401) throw new Error(`GET /api/v1/me answered ${me} after logout`);
+    },
+  ],
+  [
+    "no serious accessibility findings on any page (axe-core, WCAG 2.1 A/AA)",
+    async () => {
+      if (a11y.length > 0) throw new Error(a11y.join("\n"));
     },
   ],
   [
