@@ -41,6 +41,8 @@ export DDNS_REDIS_RATELIMIT_URL=redis://127.0.0.1:$redis_port/2
 export DDNS_REDIS_SESSION_URL=redis://127.0.0.1:$redis_port/3
 export DDNS_API_LISTEN=${DDNS_API_LISTEN:-127.0.0.1:8080}
 export DDNS_API_PLATFORM_KEY_FILE=$run/platform.pub.pem
+# the PowerDNS ddns-api asks for GET /api/v1/domains/{name}/dns: this stack's own
+export DDNS_API_DNS_SERVER=127.0.0.1:$dns_port
 export DDNS_USER_LISTEN=${DDNS_USER_LISTEN:-127.0.0.1:8081}
 export DDNS_USER_PLATFORM_KEY_FILE=$run/platform.key.pem
 export DDNS_WORKER_LISTEN=${DDNS_WORKER_LISTEN:-127.0.0.1:9103}

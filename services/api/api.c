@@ -31,6 +31,7 @@ const struct endpoint api_endpoints[] = {
 	{ "DELETE", "/api/v1/domains/{name}", h_domain_release, true, D, true, false },
 	{ "GET", "/api/v1/domains/{name}/history", h_domain_history, true, R, false, false },
 	{ "PUT", "/api/v1/domains/{name}/rrsets", h_rrsets_put, true, W, true, false },
+	{ "GET", "/api/v1/domains/{name}/dns", h_domain_dns, true, R, false, false },
 	{ "GET", "/api/v1/domains/{name}/update-tokens", h_update_tokens_list, true, R, false,
 	  false },
 	{ "POST", "/api/v1/domains/{name}/update-tokens", h_update_token_create, true, D, true,
@@ -648,6 +649,13 @@ struct api *api_create(struct event_base *base, const struct api_options *o,
 	    parse_list("blocked agents", o->nic_blocked_agents, api->nic_agents, RESERVED_MAX,
 		       &api->n_nic_agents) < 0)
 		goto fail;
+	if (dnsquery_server_parse(o->dns_server ? o->dns_server : API_DNS_SERVER_DEFAULT,
+				  &api->dns_server, &reason) < 0) {
+		log_error(NULL, "invalid dns_server \"%s\": %s",
+			  o->dns_server ? o->dns_server : API_DNS_SERVER_DEFAULT, reason);
+		goto fail;
+	}
+	dnsquery_server_format(&api->dns_server, api->dns_server_text);
 	pc = (struct db_pool_config){ .dsn = o->database_url,
 				      .application_name = "ddns-api",
 				      .n_conns = (unsigned)o->db_connections,
@@ -720,6 +728,7 @@ void api_destroy(struct api *api)
 	/* what is still in flight completes with errors now; every
 	 * continuation sees closing and answers 503 without going further */
 	api->closing = true;
+	dns_cancel_all(api);
 	ratelimit_destroy(api->rl);
 	redis_client_destroy(api->rl_redis);
 	redis_client_destroy(api->sess_redis);

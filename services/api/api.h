@@ -56,7 +56,11 @@ struct api_options {
 	long long nic_change_rate, nic_change_burst, nic_abuse_cooldown_ms;
 	const char *nic_realm;          /* of the Basic challenge */
 	const char *nic_blocked_agents; /* comma separated User-Agent substrings: "badagent" */
+	const char *dns_server; /* "127.0.0.1:5300": PowerDNS, asked by GET .../dns; NULL: that */
 };
+
+/* PowerDNS on the local stack (scripts/stack.sh) */
+#define API_DNS_SERVER_DEFAULT "127.0.0.1:5300"
 
 /* Redis db3 key of a revoked token: jwt:revoked:<sub>:<jti>, until its exp. */
 #define API_REVOKED_PREFIX "jwt:revoked:"

@@ -3,6 +3,7 @@
 /* ddns-api internals shared by api.c (the request pipeline) and handlers.c. */
 
 #include "services/api/api.h"
+#include "services/api/dnsquery.h"
 #include "services/api/tokens.h"
 #include "shared/jwt.h"
 #include "shared/netaddr.h"
@@ -51,6 +52,10 @@ struct api {
 	struct metric *nic_good, *nic_nochg, *nic_abuse, *nic_badauth, *nic_errors;
 	char **nic_agents; /* owned; blocked User-Agent substrings, lower case */
 	size_t n_nic_agents;
+	struct sockaddr_storage dns_server; /* PowerDNS, asked by GET .../dns (dns.c) */
+	char dns_server_text[DNSQUERY_SERVER_STRLEN];
+	struct dns_wait *dns_waits; /* queries in flight, each owned by its request */
+	size_t n_dns_waits;
 };
 
 /* One request in flight; freed by call_reply*. */
@@ -121,6 +126,11 @@ void h_token_revoke(struct call *c);
 void h_update_tokens_list(struct call *c);
 void h_update_token_create(struct call *c);
 void h_update_token_revoke(struct call *c);
+
+/* dns.c: what PowerDNS answers now */
+void h_domain_dns(struct call *c);
+/* Cancels the queries in flight: their requests are answered 503 now. */
+void dns_cancel_all(struct api *api);
 
 /* nic.c: the dyndns2 protocol */
 void h_nic_update(struct call *c);

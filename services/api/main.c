@@ -1,6 +1,7 @@
 /* ddns-api: domains and records over REST, with JWT auth on the users' own key pairs. */
 
 #include "services/api/api.h"
+#include "services/api/dnsquery.h"
 #include "shared/config.h"
 #include "shared/daemon.h"
 #include "shared/http.h"
@@ -30,6 +31,7 @@ struct api_config {
 	long long db_connections, db_timeout_ms;
 	long long update_token_limit, nic_change_rate, nic_change_burst, nic_abuse_cooldown_ms;
 	char *nic_realm, *nic_blocked_agents;
+	char *dns_server;
 	long long max_body, request_timeout_ms, max_connections;
 	char *log_level, *log_format;
 };
@@ -114,6 +116,10 @@ static const struct config_key keys[] = {
 	{ KEY(nic_blocked_agents), .type = CONFIG_STR, .def = "",
 	  .help = "dyndns2: User-Agent substrings answered \"badagent\", comma separated (any "
 		  "case)" },
+	{ KEY(dns_server), .type = CONFIG_STR, .def = API_DNS_SERVER_DEFAULT,
+	  .check = dnsquery_server_check,
+	  .help = "PowerDNS that GET /api/v1/domains/{name}/dns asks, as address:port (numeric; "
+		  "IPv6 in brackets)" },
 	{ KEY(max_body), .type = CONFIG_INT, .def = "65536", .min = 1024, .max = 16777216,
 	  .help = "largest request body in bytes" },
 	{ DKEY(request_timeout, request_timeout_ms), .type = CONFIG_DURATION, .def = "30s",
@@ -205,6 +211,7 @@ int main(int argc, char **argv)
 		.nic_abuse_cooldown_ms = app.cfg.nic_abuse_cooldown_ms,
 		.nic_realm = app.cfg.nic_realm,
 		.nic_blocked_agents = app.cfg.nic_blocked_agents,
+		.dns_server = app.cfg.dns_server,
 	};
 
 	metrics = metrics_registry_create();
