@@ -122,7 +122,6 @@ const section = (heading) => page.locator("section", { has: page.getByRole("head
 
 /** Clicks the DNS panel's Refresh until it shows @value (the panel also asks by itself after a change). */
 async function dnsShows(value) {
-  if (process.env.E2E_SKIP_DNS) return; // TEMP
   const panel = section("What DNS answers now");
   await until(
     `the DNS panel shows ${value}`,
