@@ -13,7 +13,7 @@ const config: NextConfig = {
   poweredByHeader: false,
   // nothing is fetched from the internet, at build or at run time
   images: { unoptimized: true },
-  // pages live in src/app; tests and e2e scripts are not part of the build
+  // eslint is its own script (npm run lint, a meson test of its own)
   eslint: { ignoreDuringBuilds: true },
   typescript: { ignoreBuildErrors: false },
   async headers() {
