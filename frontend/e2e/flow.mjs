@@ -53,9 +53,24 @@ async function until(what, fn, ms = 15000, every = 250) {
   throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ""}`);
 }
 
-/** Quoted-printable soft breaks and escapes undone (the worker may send the body so). */
+/** Quoted-printable soft breaks and escapes undone. */
 function unqp(s) {
   return s.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** The bodies of a message's MIME parts, each decoded by its own Content-Transfer-Encoding (7bit or quoted-printable). */
+function bodies(raw) {
+  const b = raw.match(/boundary="([^"]+)"/);
+  if (!b) return [raw];
+  return raw
+    .split(`--${b[1]}`)
+    .slice(1)
+    .map((part) => {
+      const i = part.search(/\r?\n\r?\n/);
+      const head = i < 0 ? part : part.slice(0, i);
+      const body = i < 0 ? "" : part.slice(i);
+      return /^Content-Transfer-Encoding:\s*quoted-printable/im.test(head) ? unqp(body) : body;
+    });
 }
 
 /** The newest link to @path in a message to @to. */
@@ -65,9 +80,13 @@ function mailLink(to, path) {
   for (const f of readdirSync(mailDir)) {
     if (!f.endsWith(".eml")) continue;
     const file = join(mailDir, f);
-    const text = unqp(readFileSync(file, "latin1"));
-    if (!new RegExp(`^To:.*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(text)) continue;
-    const m = text.match(new RegExp(`(https?://[^\\s"<>]+${path})\\?token=([A-Za-z0-9_-]{43})`));
+    const raw = readFileSync(file, "latin1");
+    const headers = raw.slice(0, raw.search(/\r?\n\r?\n/));
+    if (!new RegExp(`^To:.*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(headers)) continue;
+    const re = new RegExp(`(https?://[^\\s"<>]+${path})\\?token=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])`);
+    const m = bodies(raw)
+      .map((body) => body.match(re))
+      .find((x) => x);
     const t = statSync(file).mtimeMs;
     if (m && t >= newest) {
       newest = t;
