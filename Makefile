@@ -24,7 +24,7 @@ test: deps ## sanitizer build, all unit and integration tests on real servers; e
 run: build ## install, build and run the platform in the foreground with logs; Ctrl-C stops it
 	@scripts/stack.sh run
 
-up: build ## start the local stack in the background (state in .run/)
+up: build ## start the local stack and the dashboard (http://127.0.0.1:3000) in the background (state in .run/)
 	@scripts/stack.sh up
 
 down: ## stop everything `make up` started
@@ -53,10 +53,12 @@ bench-api: build ## ddns-api on a private stack: authenticated writes/s, reads/s
 fmt: ## format the C sources with clang-format
 	@clang-format -i $(C_SOURCES)
 
-lint: build ## check formatting, the OpenAPI documents, and that the README's configuration reference is current
+lint: build ## check formatting, the OpenAPI documents, the README's configuration reference, and the dashboard (eslint, tsc)
 	@scripts/check-format.sh
 	@scripts/lint-openapi.sh
 	@scripts/config-reference.sh --check $(BUILDDIR)
+	@scripts/frontend.sh lint
+	@scripts/frontend.sh typecheck
 
 docs: build ## regenerate the README's configuration reference from the config tables
 	@scripts/config-reference.sh --write $(BUILDDIR)

@@ -11,8 +11,10 @@
 # DDNS_DNS_PORT (5300, PowerDNS), DDNS_PDNS_API_PORT (8082), DDNS_BACKEND_LISTEN
 # (127.0.0.1:9101), DDNS_CACHE_LISTEN (127.0.0.1:9104), DDNS_API_LISTEN
 # (127.0.0.1:8080), DDNS_USER_LISTEN (127.0.0.1:8081), DDNS_WORKER_LISTEN
-# (127.0.0.1:9103); the state folder:
-# DDNS_RUN_DIR (.run); the build: DDNS_BUILDDIR (build).
+# (127.0.0.1:9103), DDNS_WEB_LISTEN (127.0.0.1:3000, the dashboard; DDNS_WEB=off
+# leaves it out); the state folder: DDNS_RUN_DIR (.run); the build:
+# DDNS_BUILDDIR (build). The dashboard is built (frontend/.next) when its
+# sources are newer than the build; the first time needs the npm registry.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,6 +46,10 @@ export DDNS_API_DNS_SERVER=127.0.0.1:$dns_port
 export DDNS_USER_LISTEN=${DDNS_USER_LISTEN:-127.0.0.1:8081}
 export DDNS_USER_PLATFORM_KEY_FILE=$run/platform.key.pem
 export DDNS_WORKER_LISTEN=${DDNS_WORKER_LISTEN:-127.0.0.1:9103}
+export DDNS_WEB_LISTEN=${DDNS_WEB_LISTEN:-127.0.0.1:3000}
+web=${DDNS_WEB:-on}
+# the links in the emails lead to the dashboard
+export DDNS_WORKER_PUBLIC_BASE_URL=${DDNS_WORKER_PUBLIC_BASE_URL:-http://$DDNS_WEB_LISTEN}
 # the file transport: every mail the stack sends is a .eml file here
 export DDNS_WORKER_MAIL_DIR=$run/mail
 
@@ -178,6 +184,29 @@ start_worker() {
 	fi
 }
 
+# The dashboard: `next start` of the production build (built first when
+# stale), with ddns-user and ddns-api of this stack behind its own origin.
+start_web() {
+	local host=${DDNS_WEB_LISTEN%:*} port=${DDNS_WEB_LISTEN##*:}
+	[ "$web" = off ] && return 0
+	if pid_alive "$run/web.pid"; then
+		echo "dashboard: already running"
+		return 0
+	fi
+	"$root/scripts/frontend.sh" ensure-build >>"$run/web.log" 2>&1 ||
+		die "the dashboard did not build, see $run/web.log"
+	(
+		cd "$root/frontend"
+		export NEXT_TELEMETRY_DISABLED=1 DDNS_USER_URL=http://$DDNS_USER_LISTEN \
+			DDNS_API_URL=http://$DDNS_API_LISTEN
+		daemon_start "$run/web.pid" "$run/web.log" node node_modules/next/dist/bin/next start \
+			-H "$host" -p "$port"
+	)
+	wait_http "http://$DDNS_WEB_LISTEN/login" 60 ||
+		die "the dashboard did not start, see $run/web.log"
+	echo "dashboard: started on http://$DDNS_WEB_LISTEN"
+}
+
 cmd_up() {
 	local pg migrate
 	mkdir -p "$run"
@@ -208,6 +237,7 @@ cmd_up() {
 	start_api
 	start_user
 	start_worker
+	start_web
 
 	cat >"$run/env" <<-EOF
 		# written by scripts/stack.sh up: the local stack's addresses
@@ -220,8 +250,10 @@ cmd_up() {
 		DDNS_USER_URL=http://$DDNS_USER_LISTEN
 		DDNS_WORKER_URL=http://$DDNS_WORKER_LISTEN
 		DDNS_MAIL_DIR=$DDNS_WORKER_MAIL_DIR
+		DDNS_WEB_URL=http://$DDNS_WEB_LISTEN
 	EOF
 	echo "stack is up: try  dig @127.0.0.1 -p $dns_port $(first_zone) SOA  (addresses in .run/env)"
+	[ "$web" = off ] || echo "the dashboard: http://$DDNS_WEB_LISTEN"
 }
 
 cmd_down() {
@@ -229,7 +261,7 @@ cmd_down() {
 	[ -d "$run" ] || { echo "nothing to stop"; return 0; }
 	pg=$(pg_dir)
 	local name pidfile
-	for name in ddns-user:user.pid ddns-worker:worker.pid ddns-api:api.pid pdns:pdns/pdns.pid \
+	for name in dashboard:web.pid ddns-user:user.pid ddns-worker:worker.pid ddns-api:api.pid pdns:pdns/pdns.pid \
 		ddns-backend:backend.pid ddns-cache:cache.pid; do
 		pidfile=$run/${name#*:}
 		if pid_alive "$pidfile"; then
@@ -280,6 +312,14 @@ cmd_status() {
 			stopped=1
 		fi
 	done
+	if pid_alive "$run/web.pid"; then
+		printf '%-12s running  pid %-8s %s\n' dashboard "$(cat "$run/web.pid")" "http://$DDNS_WEB_LISTEN"
+	elif [ "$web" = off ]; then
+		printf '%-12s off (DDNS_WEB=off)\n' dashboard
+	else
+		printf '%-12s stopped\n' dashboard
+		stopped=1
+	fi
 	return $((stopped * 3))
 }
 
@@ -291,7 +331,8 @@ cmd_run() {
 	trap 'cmd_down' EXIT
 	echo "following logs; Ctrl-C stops the stack"
 	tail -n 0 -F "$pg/postgres.log" "$run/redis/redis.log" "$run/cache.log" "$run/backend.log" \
-		"$run/pdns/pdns.log" "$run/api.log" "$run/user.log" "$run/worker.log" &
+		"$run/pdns/pdns.log" "$run/api.log" "$run/user.log" "$run/worker.log" \
+		$([ "$web" = off ] || echo "$run/web.log") &
 	tail_pid=$!
 	wait "$tail_pid"
 }

@@ -23,7 +23,10 @@ stack_env() {
 	DDNS_WORKER_LISTEN=127.0.0.1:$(free_port)
 	export DDNS_PG_PORT DDNS_REDIS_PORT DDNS_DNS_PORT DDNS_PDNS_API_PORT DDNS_BACKEND_LISTEN \
 		DDNS_CACHE_LISTEN DDNS_API_LISTEN DDNS_USER_LISTEN DDNS_WORKER_LISTEN
-	unset DDNS_DATABASE_URL DDNS_BASE_ZONES
+	unset DDNS_DATABASE_URL DDNS_BASE_ZONES DDNS_WORKER_PUBLIC_BASE_URL
+	# the dashboard only where a test asks for it (DDNS_WEB=on, tests/e2e)
+	DDNS_WEB_LISTEN=127.0.0.1:$(free_port)
+	export DDNS_WEB=${DDNS_WEB:-off} DDNS_WEB_LISTEN
 	stack=$root/scripts/stack.sh
 	run=$DDNS_RUN_DIR
 	db="postgresql://postgres@127.0.0.1:$DDNS_PG_PORT/ddns"
