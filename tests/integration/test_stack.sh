@@ -58,13 +58,18 @@ no_leftovers() {
 		[ ! -e "$DDNS_RUN_DIR/redis/redis.pid" ]
 }
 
+# mail_of ID: the worker wrote the mail of job ID (looked for anew at each call)
+mail_of() {
+	test -n "$(find "$run/mail" -name "*-$1.eml" 2>/dev/null)"
+}
+
 # A verify job on the stack's stream becomes a .eml in $run/mail (ddns-worker, file transport).
 mails() {
 	local id
 	id=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 1 XADD jobs '*' type email.verify id "$id" \
 		to stack@example.org token abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234 >/dev/null &&
-		within 10 test -n "$(find "$run/mail" -name "*-$id.eml" 2>/dev/null)"
+		within 10 mail_of "$id"
 }
 
 seeded() {
