@@ -14,34 +14,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/tests/harness/stack-env.sh"
 
 stack_env nic "${1:?usage: $0 BUILDDIR}"
+# users, keys, tokens, redis_cli, start_api
+. "$root/tests/harness/api-env.sh"
+trap api_cleanup EXIT
 # generous REST limits and change rates: only the abuse instance is strict
+api_generous_rates
 export DDNS_API_DOMAIN_QUOTA=30
-export DDNS_API_USER_READ_RATE=1000 DDNS_API_USER_READ_BURST=100000
-export DDNS_API_USER_WRITE_RATE=1000 DDNS_API_USER_WRITE_BURST=100000
-export DDNS_API_ADDR_READ_RATE=1000 DDNS_API_ADDR_READ_BURST=100000
-export DDNS_API_ADDR_WRITE_RATE=1000 DDNS_API_ADDR_WRITE_BURST=100000
 export DDNS_API_NIC_CHANGE_RATE=100000 DDNS_API_NIC_CHANGE_BURST=100000
-unset DDNS_API_TRUSTED_PROXIES
-
-build=$(cd "$DDNS_BUILDDIR" && pwd)
-jwtsign=${DDNS_TEST_JWT_SIGN:-$build/tests/tools/jwt-sign}
-apibin=$build/services/api/ddns-api
-redis_url=redis://127.0.0.1:$DDNS_REDIS_PORT
-keys=$tmp/keys
-extra_pids=()
-
-cleanup() {
-	local p
-	for p in "${extra_pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	stack_cleanup
-}
-trap cleanup EXIT
-
-redis_cli() {
-	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" "$@"
-}
 
 base=http://$DDNS_API_LISTEN
 . "$root/tests/harness/http.sh"
@@ -53,17 +32,6 @@ skip() {
 	n=$((n + 1))
 	echo "ok $n - $1 # SKIP"
 }
-
-# ---- JWTs (as test_api.sh makes them) --------------------------------------------
-
-jti_n=0
-# token KEY KID SUB SCOPE: a signed token, valid for 300 s
-token() {
-	jti_n=$((jti_n + 1))
-	"$jwtsign" sign --iat-offset 0 --exp-in 300 "$1" "$2" \
-		"{\"sub\":\"$3\",\"aud\":\"ddns\",\"jti\":\"n$jti_n-$RANDOM\",\"scope\":\"$4\"}"
-}
-all_scopes="dns:read dns:write domains:write"
 
 # ---- dyndns2 requests -----------------------------------------------------------
 
@@ -226,38 +194,15 @@ secrets=()
 # ---- start --------------------------------------------------------------------
 
 t_start=$(date +%s)
-if ! "$stack" up >"$tmp/up.log" 2>&1; then
-	notok "the stack starts"
-	sed 's/^/# /' "$tmp/up.log"
-	for f in "$run"/cache.log "$run"/backend.log "$run"/api.log "$run"/pdns/pdns.log; do
-		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|# $(basename "$f"): |"
-	done
-	echo "1..$n"
-	exit 1
-fi
-ok "the stack starts"
-
-mkdir -p "$keys"
-"$jwtsign" keygen ec "$keys" ec1 >/dev/null && "$jwtsign" keygen ec "$keys" ec2 >/dev/null || {
-	notok "jwt-sign makes keys"
-	echo "1..$n"
-	exit 1
-}
+stack_start
+make_keys ec:ec1 ec:ec2
 ec1=$keys/ec1.key.pem
 ec2=$keys/ec2.key.pem
 
-user() {
-	sql "INSERT INTO users (email, password_hash, verified_at)
-	     VALUES ('$1@example.org', 'x', now()) RETURNING id"
-}
-add_key() { # add_key KID USER JWK_NAME
-	sql "INSERT INTO api_keys (kid, user_id, algorithm, public_jwk)
-	     VALUES ('$1', $2, 'ES256', '$(cat "$keys/$3.jwk.json")')"
-}
 ua=$(user alice)
 ub=$(user bob)
-add_key ka "$ua" ec1
-add_key kb "$ub" ec2
+add_key ka "$ua" ES256 ec1
+add_key kb "$ub" ES256 ec2
 TA() { token "$ec1" ka "$ua" "$all_scopes"; }
 TB() { token "$ec2" kb "$ub" "$all_scopes"; }
 
@@ -816,20 +761,7 @@ fi
 
 # ---- 5. abuse: a second ddns-api with small change limits --------------------------------
 
-# start_api NAME PORT [VAR=VALUE...]: a ddns-api on PORT with the stack's
-# settings, overridden by the given ones; waits until it is ready
-start_api() {
-	local name=$1 port=$2 pid
-	shift 2
-	env DDNS_DATABASE_URL="$db" \
-		DDNS_REDIS_RATELIMIT_URL="$redis_url/2" DDNS_REDIS_SESSION_URL="$redis_url/3" \
-		DDNS_REDIS_STREAM_URL="$redis_url/1" DDNS_API_PLATFORM_KEY_FILE="$run/platform.pub.pem" \
-		DDNS_API_LISTEN="127.0.0.1:$port" "$@" "$apibin" >"$tmp/$name.log" 2>&1 &
-	pid=$!
-	extra_pids+=("$pid")
-	wait_http "http://127.0.0.1:$port/readyz" 30
-}
-
+# (start_api: tests/harness/api-env.sh)
 port2=$(free_port)
 if start_api api2 "$port2" DDNS_API_NIC_CHANGE_RATE=1 DDNS_API_NIC_CHANGE_BURST=3 DDNS_API_NIC_ABUSE_COOLDOWN=10m; then
 	base=http://127.0.0.1:$port2
@@ -919,10 +851,7 @@ check "POST with a form body, credentials in it too: nochg 192.0.2.4" \
 
 # ---- end ------------------------------------------------------------------------------------
 
-logs_clean() {
-	! grep -El 'runtime error|AddressSanitizer|LeakSanitizer' "$run"/api.log "$tmp"/api*.log
-}
-check "no sanitizer report in any ddns-api log" logs_clean
+check "no sanitizer report in any ddns-api log" api_logs_clean
 check "no update token in any ddns-api log" no_secret "$run"/api.log "$tmp"/api*.log
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 
