@@ -86,23 +86,21 @@ refused() {
 }
 
 # a4 NAME ADDR / a6 NAME ADDR: dig answers exactly this A (AAAA) record, TTL 60
-a4() {
-	has "$1" A "status: NOERROR" "$1.${S}60${S}IN${S}A${S}${2//./\\.}" || return 1
-	[ "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A)" = "$2" ] || {
-		echo "more than one A: $(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A | tr '\n' ' ')"
-		return 1
-	}
-}
-a6() {
-	has "$1" AAAA "status: NOERROR" "$1.${S}60${S}IN${S}AAAA${S}$2" || return 1
-	[ "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA)" = "$2" ] || {
-		echo "more than one AAAA: $(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA | tr '\n' ' ')"
+a4() { only_rr "$1" A "$2"; }
+a6() { only_rr "$1" AAAA "$2"; }
+# only_rr NAME TYPE ADDR: the one TYPE record at NAME, TTL 60, is ADDR
+only_rr() {
+	local all
+	has "$1" "$2" "status: NOERROR" "$1.${S}60${S}IN${S}$2${S}${3//./\\.}" || return 1
+	all=$(q "$1" "$2" +short)
+	[ "$all" = "$3" ] || {
+		echo "more than one $2: $(tr '\n' ' ' <<<"$all")"
 		return 1
 	}
 }
 # no6 NAME / no4 NAME: no AAAA (A) record at NAME
-no6() { [ -z "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA)" ]; }
-no4() { [ -z "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A)" ]; }
+no6() { [ -z "$(q "$1" AAAA +short)" ]; }
+no4() { [ -z "$(q "$1" A +short)" ]; }
 # both NAME V4 V6: dig answers exactly these A and AAAA records
 both() { a4 "$1" "$2" && a6 "$1" "$3"; }
 # db4 NAME / db6 NAME: the A (AAAA) contents of NAME in PostgreSQL, comma separated
@@ -526,22 +524,31 @@ ddrun() {
 		>"$tmp/dd.$name.out" 2>&1
 	dd_rc=$?
 }
-# ddsaid NAME RC PATTERN...: ddclient exited RC and said each extended regex
+# said CLIENT OUTPUT GOT_RC RC PATTERN...: the client exited RC (it exited
+# GOT_RC) and its OUTPUT holds each extended regex; if not, the end of OUTPUT
+said() {
+	local client=$1 out=$2 got=$3 want=$4 p why=
+	shift 4
+	if [ "$got" != "$want" ]; then
+		why="$client exited $got, want $want"
+	else
+		for p in "$@"; do
+			grep -aEq -- "$p" "$out" || {
+				why="$client did not say: $p"
+				break
+			}
+		done
+	fi
+	[ -z "$why" ] && return 0
+	echo "$why"
+	tr -s ' ' <"$out" | tr -cd '[:print:]\n' | tail -n 30
+	return 1
+}
+# ddsaid NAME RC PATTERN...: ddrun NAME exited RC and said each extended regex
 ddsaid() {
-	local name=$1 rc=$2 p
-	shift 2
-	[ "$dd_rc" = "$rc" ] || {
-		echo "ddclient exited $dd_rc, want $rc"
-		tail -n 30 "$tmp/dd.$name.out"
-		return 1
-	}
-	for p in "$@"; do
-		grep -aEq -- "$p" "$tmp/dd.$name.out" || {
-			echo "ddclient did not say: $p"
-			tail -n 30 "$tmp/dd.$name.out"
-			return 1
-		}
-	done
+	local name=$1
+	shift
+	said ddclient "$tmp/dd.$name.out" "$dd_rc" "$@"
 }
 
 if command -v ddclient >/dev/null; then
@@ -677,22 +684,20 @@ inrun() {
 		>"$tmp/in.$name.out" 2>&1
 	in_rc=$?
 }
-# insaid NAME RC PATTERN...
+# insaid NAME RC PATTERN...: inrun NAME exited RC and said each extended regex
 insaid() {
-	local name=$1 rc=$2 p
-	shift 2
-	[ "$in_rc" = "$rc" ] || {
-		echo "inadyn exited $in_rc, want $rc"
-		tr -s ' ' <"$tmp/in.$name.out" | tr -cd '[:print:]\n' | tail -n 30
-		return 1
-	}
-	for p in "$@"; do
-		grep -aEq -- "$p" "$tmp/in.$name.out" || {
-			echo "inadyn did not say: $p"
-			tr -s ' ' <"$tmp/in.$name.out" | tr -cd '[:print:]\n' | tail -n 30
-			return 1
-		}
-	done
+	local name=$1
+	shift
+	said inadyn "$tmp/in.$name.out" "$in_rc" "$@"
+}
+# indaemon NAME: inadyn as a daemon (-C) with $tmp/in2.conf; output in
+# $tmp/in.NAME.out, its pid in $inpid
+indaemon() {
+	mkdir -p "$tmp/in2.cache"
+	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
+		>"$tmp/in.$1.out" 2>&1 &
+	inpid=$!
+	extra_pids+=("$inpid")
 }
 
 if command -v inadyn >/dev/null; then
@@ -728,11 +733,7 @@ if command -v inadyn >/dev/null; then
 	# as a daemon with --continue-on-error it keeps running after badauth (it
 	# does not try again by itself; SIGUSR1 forces an update)
 	inconf "$tmp/in2.conf" 5 in2.dyn.test "$(printf 'E%.0s' $(seq 43))"
-	mkdir -p "$tmp/in2.cache"
-	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
-		>"$tmp/in.daemon.out" 2>&1 &
-	inpid=$!
-	extra_pids+=("$inpid")
+	indaemon daemon
 	badauths() { [ "$(grep -ac '401 Unauthorized\] badauth' "$tmp/in.daemon.out")" -ge "$1" ]; }
 	check "inadyn daemon -C, a wrong password: badauth" within 15 badauths 1
 	check "... it said it ignores the error" grep -aq 'Error response from DDNS server, ignoring' "$tmp/in.daemon.out"
@@ -746,10 +747,7 @@ if command -v inadyn >/dev/null; then
 	check "... in2 has no record" test "$(db4 in2.dyn.test)" = ""
 	# the same daemon with the right token updates in2
 	inconf "$tmp/in2.conf" 5 in2.dyn.test "${TK[in2]}"
-	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
-		>"$tmp/in.daemon2.out" 2>&1 &
-	inpid=$!
-	extra_pids+=("$inpid")
+	indaemon daemon2
 	check "inadyn daemon, the right token: dig sees in2 at 127.0.0.1 within 15 s" within 15 a4 in2.dyn.test 127.0.0.1
 	check "... still alive" kill -0 "$inpid"
 	kill "$inpid" 2>/dev/null
