@@ -5,6 +5,7 @@ import {
   fullName,
   isIPv4,
   isIPv6,
+  isLinkToken,
   labelError,
   passwordError,
   prefixError,
@@ -133,4 +134,14 @@ test("emailError", () => {
   assert.match(emailError("") ?? "", /Enter/);
   assert.match(emailError("alice") ?? "", /doesn’t look/);
   assert.match(emailError("a b@example.org") ?? "", /doesn’t look/);
+});
+
+test("a mailed link's token: 43 characters of base64url, nothing else", () => {
+  assert.equal(isLinkToken("A".repeat(43)), true);
+  assert.equal(isLinkToken("aZ09_-".repeat(7) + "x"), true);
+  assert.equal(isLinkToken("A".repeat(42)), false);
+  assert.equal(isLinkToken("A".repeat(44)), false);
+  assert.equal(isLinkToken("A".repeat(42) + "="), false);
+  assert.equal(isLinkToken("A".repeat(42) + "+"), false);
+  assert.equal(isLinkToken(""), false);
 });

@@ -43,6 +43,24 @@ stack_down() {
 	return 0
 }
 
+# stack_start: for a TAP test (tests/harness/tap.sh): the stack comes up, the
+# first TAP line; if not, the output of `stack.sh up` and the ends of the
+# services' logs as diagnostics, and the test ends there
+stack_start() {
+	local f
+	if "$stack" up >"$tmp/up.log" 2>&1; then
+		ok "the stack starts"
+		return 0
+	fi
+	notok "the stack starts"
+	sed 's/^/# /' "$tmp/up.log"
+	for f in "$run"/cache.log "$run"/backend.log "$run"/api.log "$run"/pdns/pdns.log; do
+		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|# $(basename "$f"): |"
+	done
+	echo "1..$n"
+	exit 1
+}
+
 # stack_cleanup: for a TAP test's EXIT trap (tests/harness/tap.sh): stack_down,
 # then removes $tmp, unless a check failed and DDNS_TEST_KEEP_LOGS is set.
 stack_cleanup() {

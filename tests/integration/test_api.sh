@@ -14,52 +14,20 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/tests/harness/stack-env.sh"
 
 stack_env api "${1:?usage: $0 BUILDDIR}"
+# users, keys, tokens, redis_cli, start_api
+. "$root/tests/harness/api-env.sh"
+trap api_cleanup EXIT
 # the main instance: short key cache, small limits, generous rates
+api_generous_rates
 export DDNS_API_KEY_CACHE_TTL=2s DDNS_API_KEY_CACHE_NEGATIVE_TTL=1s
 export DDNS_API_DOMAIN_QUOTA=3 DDNS_API_RECORD_LIMIT=10
-export DDNS_API_USER_READ_RATE=1000 DDNS_API_USER_READ_BURST=100000
-export DDNS_API_USER_WRITE_RATE=1000 DDNS_API_USER_WRITE_BURST=100000
-export DDNS_API_ADDR_READ_RATE=1000 DDNS_API_ADDR_READ_BURST=100000
-export DDNS_API_ADDR_WRITE_RATE=1000 DDNS_API_ADDR_WRITE_BURST=100000
-unset DDNS_API_TRUSTED_PROXIES
-
-build=$(cd "$DDNS_BUILDDIR" && pwd)
-jwtsign=${DDNS_TEST_JWT_SIGN:-$build/tests/tools/jwt-sign}
-apibin=$build/services/api/ddns-api
-redis_url=redis://127.0.0.1:$DDNS_REDIS_PORT
-keys=$tmp/keys
-extra_pids=()
-
-cleanup() {
-	local p
-	for p in "${extra_pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	stack_cleanup
-}
-trap cleanup EXIT
-
-redis_cli() {
-	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" "$@"
-}
 
 # ---- HTTP -------------------------------------------------------------------
 
 base=http://$DDNS_API_LISTEN
 . "$root/tests/harness/http.sh"
 
-# ---- tokens -----------------------------------------------------------------
-
-jti_n=0
-# token KEY KID SUB SCOPE [jwt-sign options]: a signed token, valid for 300 s
-token() {
-	local key=$1 kid=$2 sub=$3 scope=$4
-	shift 4
-	jti_n=$((jti_n + 1))
-	"$jwtsign" sign --iat-offset 0 --exp-in 300 "$@" "$key" "$kid" \
-		"{\"sub\":\"$sub\",\"aud\":\"ddns\",\"jti\":\"t$jti_n-$RANDOM\",\"scope\":\"$scope\"}"
-}
-all_scopes="dns:read dns:write domains:write"
+# ---- tokens (token: tests/harness/api-env.sh) --------------------------------
 
 b64url() {
 	base64 -w0 | tr '+/' '-_' | tr -d '='
@@ -78,59 +46,14 @@ claims() {
 # q and has: tests/harness/stack-env.sh
 S='[[:space:]]+'
 
-# ---- extra ddns-api instances ----------------------------------------------
-
-# start_api NAME PORT [VAR=VALUE...]: a ddns-api on PORT with the stack's
-# settings, overridden by the given ones; waits until it is ready.
-start_api() {
-	local name=$1 port=$2 pid
-	shift 2
-	env DDNS_DATABASE_URL="$db" \
-		DDNS_REDIS_RATELIMIT_URL="$redis_url/2" DDNS_REDIS_SESSION_URL="$redis_url/3" \
-		DDNS_REDIS_STREAM_URL="$redis_url/1" DDNS_API_PLATFORM_KEY_FILE="$run/platform.pub.pem" \
-		DDNS_API_DNS_SERVER="127.0.0.1:$DDNS_DNS_PORT" \
-		DDNS_API_LISTEN="127.0.0.1:$port" "$@" "$apibin" >"$tmp/$name.log" 2>&1 &
-	pid=$!
-	extra_pids+=("$pid")
-	wait_http "http://127.0.0.1:$port/readyz" 30
-}
-
 # ---- start ------------------------------------------------------------------
 
 t_start=$(date +%s)
-if ! "$stack" up >"$tmp/up.log" 2>&1; then
-	notok "the stack starts"
-	sed 's/^/# /' "$tmp/up.log"
-	for f in "$run"/cache.log "$run"/backend.log "$run"/api.log "$run"/pdns/pdns.log; do
-		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|# $(basename "$f"): |"
-	done
-	echo "1..$n"
-	exit 1
-fi
-ok "the stack starts"
-
-mkdir -p "$keys"
-"$jwtsign" keygen ec "$keys" ec1 >/dev/null &&
-	"$jwtsign" keygen ec "$keys" ec2 >/dev/null &&
-	"$jwtsign" keygen rsa "$keys" rsa1 >/dev/null || {
-	notok "jwt-sign makes keys"
-	echo "1..$n"
-	exit 1
-}
+stack_start
+make_keys ec:ec1 ec:ec2 rsa:rsa1
 ec1=$keys/ec1.key.pem
 ec2=$keys/ec2.key.pem
 rsa1=$keys/rsa1.key.pem
-
-# user NAME: a verified user; prints its id
-user() {
-	sql "INSERT INTO users (email, password_hash, verified_at)
-	     VALUES ('$1@example.org', 'x', now()) RETURNING id"
-}
-# key KID USER ALG JWK_NAME
-add_key() {
-	sql "INSERT INTO api_keys (kid, user_id, algorithm, public_jwk)
-	     VALUES ('$1', $2, '$3', '$(cat "$keys/$4.jwk.json")')"
-}
 
 ua=$(user alice)
 ub=$(user bob)
@@ -874,10 +797,7 @@ else
 fi
 base=http://$DDNS_API_LISTEN
 
-logs_clean() {
-	! grep -El 'runtime error|AddressSanitizer|LeakSanitizer' "$run"/api.log "$tmp"/api*.log
-}
-check "no sanitizer report in any ddns-api log" logs_clean
+check "no sanitizer report in any ddns-api log" api_logs_clean
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 
 echo "# runtime $(($(date +%s) - t_start)) s"

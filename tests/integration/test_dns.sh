@@ -32,16 +32,7 @@ xadd() {
 
 # ---- start ------------------------------------------------------------------
 
-if ! "$stack" up >"$tmp/up.log" 2>&1; then
-	notok "the stack starts"
-	sed 's/^/# /' "$tmp/up.log"
-	for f in "$run"/cache.log "$run"/backend.log "$run"/pdns/pdns.log; do
-		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|# $(basename "$f"): |"
-	done
-	echo "1..$n"
-	exit 1
-fi
-ok "the stack starts"
+stack_start
 
 # the data, written into PostgreSQL the way ddns-api and ddns-admin will
 add host.dyn.test. A 192.0.2.10

@@ -14,34 +14,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/tests/harness/stack-env.sh"
 
 stack_env nic "${1:?usage: $0 BUILDDIR}"
+# users, keys, tokens, redis_cli, start_api
+. "$root/tests/harness/api-env.sh"
+trap api_cleanup EXIT
 # generous REST limits and change rates: only the abuse instance is strict
+api_generous_rates
 export DDNS_API_DOMAIN_QUOTA=30
-export DDNS_API_USER_READ_RATE=1000 DDNS_API_USER_READ_BURST=100000
-export DDNS_API_USER_WRITE_RATE=1000 DDNS_API_USER_WRITE_BURST=100000
-export DDNS_API_ADDR_READ_RATE=1000 DDNS_API_ADDR_READ_BURST=100000
-export DDNS_API_ADDR_WRITE_RATE=1000 DDNS_API_ADDR_WRITE_BURST=100000
 export DDNS_API_NIC_CHANGE_RATE=100000 DDNS_API_NIC_CHANGE_BURST=100000
-unset DDNS_API_TRUSTED_PROXIES
-
-build=$(cd "$DDNS_BUILDDIR" && pwd)
-jwtsign=${DDNS_TEST_JWT_SIGN:-$build/tests/tools/jwt-sign}
-apibin=$build/services/api/ddns-api
-redis_url=redis://127.0.0.1:$DDNS_REDIS_PORT
-keys=$tmp/keys
-extra_pids=()
-
-cleanup() {
-	local p
-	for p in "${extra_pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	stack_cleanup
-}
-trap cleanup EXIT
-
-redis_cli() {
-	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" "$@"
-}
 
 base=http://$DDNS_API_LISTEN
 . "$root/tests/harness/http.sh"
@@ -53,17 +32,6 @@ skip() {
 	n=$((n + 1))
 	echo "ok $n - $1 # SKIP"
 }
-
-# ---- JWTs (as test_api.sh makes them) --------------------------------------------
-
-jti_n=0
-# token KEY KID SUB SCOPE: a signed token, valid for 300 s
-token() {
-	jti_n=$((jti_n + 1))
-	"$jwtsign" sign --iat-offset 0 --exp-in 300 "$1" "$2" \
-		"{\"sub\":\"$3\",\"aud\":\"ddns\",\"jti\":\"n$jti_n-$RANDOM\",\"scope\":\"$4\"}"
-}
-all_scopes="dns:read dns:write domains:write"
 
 # ---- dyndns2 requests -----------------------------------------------------------
 
@@ -118,23 +86,21 @@ refused() {
 }
 
 # a4 NAME ADDR / a6 NAME ADDR: dig answers exactly this A (AAAA) record, TTL 60
-a4() {
-	has "$1" A "status: NOERROR" "$1.${S}60${S}IN${S}A${S}${2//./\\.}" || return 1
-	[ "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A)" = "$2" ] || {
-		echo "more than one A: $(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A | tr '\n' ' ')"
-		return 1
-	}
-}
-a6() {
-	has "$1" AAAA "status: NOERROR" "$1.${S}60${S}IN${S}AAAA${S}$2" || return 1
-	[ "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA)" = "$2" ] || {
-		echo "more than one AAAA: $(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA | tr '\n' ' ')"
+a4() { only_rr "$1" A "$2"; }
+a6() { only_rr "$1" AAAA "$2"; }
+# only_rr NAME TYPE ADDR: the one TYPE record at NAME, TTL 60, is ADDR
+only_rr() {
+	local all
+	has "$1" "$2" "status: NOERROR" "$1.${S}60${S}IN${S}$2${S}${3//./\\.}" || return 1
+	all=$(q "$1" "$2" +short)
+	[ "$all" = "$3" ] || {
+		echo "more than one $2: $(tr '\n' ' ' <<<"$all")"
 		return 1
 	}
 }
 # no6 NAME / no4 NAME: no AAAA (A) record at NAME
-no6() { [ -z "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" AAAA)" ]; }
-no4() { [ -z "$(dig +short +norecurse @127.0.0.1 -p "$DDNS_DNS_PORT" "$1" A)" ]; }
+no6() { [ -z "$(q "$1" AAAA +short)" ]; }
+no4() { [ -z "$(q "$1" A +short)" ]; }
 # both NAME V4 V6: dig answers exactly these A and AAAA records
 both() { a4 "$1" "$2" && a6 "$1" "$3"; }
 # db4 NAME / db6 NAME: the A (AAAA) contents of NAME in PostgreSQL, comma separated
@@ -226,38 +192,15 @@ secrets=()
 # ---- start --------------------------------------------------------------------
 
 t_start=$(date +%s)
-if ! "$stack" up >"$tmp/up.log" 2>&1; then
-	notok "the stack starts"
-	sed 's/^/# /' "$tmp/up.log"
-	for f in "$run"/cache.log "$run"/backend.log "$run"/api.log "$run"/pdns/pdns.log; do
-		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|# $(basename "$f"): |"
-	done
-	echo "1..$n"
-	exit 1
-fi
-ok "the stack starts"
-
-mkdir -p "$keys"
-"$jwtsign" keygen ec "$keys" ec1 >/dev/null && "$jwtsign" keygen ec "$keys" ec2 >/dev/null || {
-	notok "jwt-sign makes keys"
-	echo "1..$n"
-	exit 1
-}
+stack_start
+make_keys ec:ec1 ec:ec2
 ec1=$keys/ec1.key.pem
 ec2=$keys/ec2.key.pem
 
-user() {
-	sql "INSERT INTO users (email, password_hash, verified_at)
-	     VALUES ('$1@example.org', 'x', now()) RETURNING id"
-}
-add_key() { # add_key KID USER JWK_NAME
-	sql "INSERT INTO api_keys (kid, user_id, algorithm, public_jwk)
-	     VALUES ('$1', $2, 'ES256', '$(cat "$keys/$3.jwk.json")')"
-}
 ua=$(user alice)
 ub=$(user bob)
-add_key ka "$ua" ec1
-add_key kb "$ub" ec2
+add_key ka "$ua" ES256 ec1
+add_key kb "$ub" ES256 ec2
 TA() { token "$ec1" ka "$ua" "$all_scopes"; }
 TB() { token "$ec2" kb "$ub" "$all_scopes"; }
 
@@ -581,22 +524,31 @@ ddrun() {
 		>"$tmp/dd.$name.out" 2>&1
 	dd_rc=$?
 }
-# ddsaid NAME RC PATTERN...: ddclient exited RC and said each extended regex
+# said CLIENT OUTPUT GOT_RC RC PATTERN...: the client exited RC (it exited
+# GOT_RC) and its OUTPUT holds each extended regex; if not, the end of OUTPUT
+said() {
+	local client=$1 out=$2 got=$3 want=$4 p why=
+	shift 4
+	if [ "$got" != "$want" ]; then
+		why="$client exited $got, want $want"
+	else
+		for p in "$@"; do
+			grep -aEq -- "$p" "$out" || {
+				why="$client did not say: $p"
+				break
+			}
+		done
+	fi
+	[ -z "$why" ] && return 0
+	echo "$why"
+	tr -s ' ' <"$out" | tr -cd '[:print:]\n' | tail -n 30
+	return 1
+}
+# ddsaid NAME RC PATTERN...: ddrun NAME exited RC and said each extended regex
 ddsaid() {
-	local name=$1 rc=$2 p
-	shift 2
-	[ "$dd_rc" = "$rc" ] || {
-		echo "ddclient exited $dd_rc, want $rc"
-		tail -n 30 "$tmp/dd.$name.out"
-		return 1
-	}
-	for p in "$@"; do
-		grep -aEq -- "$p" "$tmp/dd.$name.out" || {
-			echo "ddclient did not say: $p"
-			tail -n 30 "$tmp/dd.$name.out"
-			return 1
-		}
-	done
+	local name=$1
+	shift
+	said ddclient "$tmp/dd.$name.out" "$dd_rc" "$@"
 }
 
 if command -v ddclient >/dev/null; then
@@ -732,22 +684,20 @@ inrun() {
 		>"$tmp/in.$name.out" 2>&1
 	in_rc=$?
 }
-# insaid NAME RC PATTERN...
+# insaid NAME RC PATTERN...: inrun NAME exited RC and said each extended regex
 insaid() {
-	local name=$1 rc=$2 p
-	shift 2
-	[ "$in_rc" = "$rc" ] || {
-		echo "inadyn exited $in_rc, want $rc"
-		tr -s ' ' <"$tmp/in.$name.out" | tr -cd '[:print:]\n' | tail -n 30
-		return 1
-	}
-	for p in "$@"; do
-		grep -aEq -- "$p" "$tmp/in.$name.out" || {
-			echo "inadyn did not say: $p"
-			tr -s ' ' <"$tmp/in.$name.out" | tr -cd '[:print:]\n' | tail -n 30
-			return 1
-		}
-	done
+	local name=$1
+	shift
+	said inadyn "$tmp/in.$name.out" "$in_rc" "$@"
+}
+# indaemon NAME: inadyn as a daemon (-C) with $tmp/in2.conf; output in
+# $tmp/in.NAME.out, its pid in $inpid
+indaemon() {
+	mkdir -p "$tmp/in2.cache"
+	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
+		>"$tmp/in.$1.out" 2>&1 &
+	inpid=$!
+	extra_pids+=("$inpid")
 }
 
 if command -v inadyn >/dev/null; then
@@ -783,11 +733,7 @@ if command -v inadyn >/dev/null; then
 	# as a daemon with --continue-on-error it keeps running after badauth (it
 	# does not try again by itself; SIGUSR1 forces an update)
 	inconf "$tmp/in2.conf" 5 in2.dyn.test "$(printf 'E%.0s' $(seq 43))"
-	mkdir -p "$tmp/in2.cache"
-	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
-		>"$tmp/in.daemon.out" 2>&1 &
-	inpid=$!
-	extra_pids+=("$inpid")
+	indaemon daemon
 	badauths() { [ "$(grep -ac '401 Unauthorized\] badauth' "$tmp/in.daemon.out")" -ge "$1" ]; }
 	check "inadyn daemon -C, a wrong password: badauth" within 15 badauths 1
 	check "... it said it ignores the error" grep -aq 'Error response from DDNS server, ignoring' "$tmp/in.daemon.out"
@@ -801,10 +747,7 @@ if command -v inadyn >/dev/null; then
 	check "... in2 has no record" test "$(db4 in2.dyn.test)" = ""
 	# the same daemon with the right token updates in2
 	inconf "$tmp/in2.conf" 5 in2.dyn.test "${TK[in2]}"
-	inadyn --foreground --no-pidfile --continue-on-error -l info --cache-dir="$tmp/in2.cache" -f "$tmp/in2.conf" \
-		>"$tmp/in.daemon2.out" 2>&1 &
-	inpid=$!
-	extra_pids+=("$inpid")
+	indaemon daemon2
 	check "inadyn daemon, the right token: dig sees in2 at 127.0.0.1 within 15 s" within 15 a4 in2.dyn.test 127.0.0.1
 	check "... still alive" kill -0 "$inpid"
 	kill "$inpid" 2>/dev/null
@@ -816,20 +759,7 @@ fi
 
 # ---- 5. abuse: a second ddns-api with small change limits --------------------------------
 
-# start_api NAME PORT [VAR=VALUE...]: a ddns-api on PORT with the stack's
-# settings, overridden by the given ones; waits until it is ready
-start_api() {
-	local name=$1 port=$2 pid
-	shift 2
-	env DDNS_DATABASE_URL="$db" \
-		DDNS_REDIS_RATELIMIT_URL="$redis_url/2" DDNS_REDIS_SESSION_URL="$redis_url/3" \
-		DDNS_REDIS_STREAM_URL="$redis_url/1" DDNS_API_PLATFORM_KEY_FILE="$run/platform.pub.pem" \
-		DDNS_API_LISTEN="127.0.0.1:$port" "$@" "$apibin" >"$tmp/$name.log" 2>&1 &
-	pid=$!
-	extra_pids+=("$pid")
-	wait_http "http://127.0.0.1:$port/readyz" 30
-}
-
+# (start_api: tests/harness/api-env.sh)
 port2=$(free_port)
 if start_api api2 "$port2" DDNS_API_NIC_CHANGE_RATE=1 DDNS_API_NIC_CHANGE_BURST=3 DDNS_API_NIC_ABUSE_COOLDOWN=10m; then
 	base=http://127.0.0.1:$port2
@@ -919,10 +849,7 @@ check "POST with a form body, credentials in it too: nochg 192.0.2.4" \
 
 # ---- end ------------------------------------------------------------------------------------
 
-logs_clean() {
-	! grep -El 'runtime error|AddressSanitizer|LeakSanitizer' "$run"/api.log "$tmp"/api*.log
-}
-check "no sanitizer report in any ddns-api log" logs_clean
+check "no sanitizer report in any ddns-api log" api_logs_clean
 check "no update token in any ddns-api log" no_secret "$run"/api.log "$tmp"/api*.log
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 

@@ -14,8 +14,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/tests/harness/stack-env.sh"
 
 stack_env user "${1:?usage: $0 BUILDDIR}"
-build=$(cd "$DDNS_BUILDDIR" && pwd)
-jwtsign=${DDNS_TEST_JWT_SIGN:-$build/tests/tools/jwt-sign}
+# $jwtsign, token
+. "$root/tests/harness/api-env.sh"
 # cheap hashes; the limits of the mail routes small enough to reach
 export DDNS_USER_PWHASH_OPSLIMIT=1 DDNS_USER_PWHASH_MEMLIMIT=8388608
 export DDNS_USER_MAIL_EMAIL_RATE=3 DDNS_USER_MAIL_EMAIL_BURST=3
@@ -235,8 +235,7 @@ expect "the same key again" 409 key_exists POST /api/v1/keys "$(keybody again "$
 expect "list the keys" 200 "" GET /api/v1/keys
 check "the list holds the key" test "$(j 'd["items"][0]["kid"]'):$(j 'len(d["items"])')" = "$kid:1"
 
-ktok=$("$jwtsign" sign --iat-offset 0 --exp-in 300 "$tmp/k1.key.pem" "$kid" \
-	"{\"sub\":\"$uid\",\"aud\":\"ddns\",\"jti\":\"k1-$RANDOM\",\"scope\":\"dns:read\"}")
+ktok=$(token "$tmp/k1.key.pem" "$kid" "$uid" dns:read)
 base=$api
 no_jar
 TOK=$ktok

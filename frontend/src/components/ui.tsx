@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useId, useState } from "react";
 
 /** An error for the whole form (role alert), or nothing. */
@@ -18,6 +19,25 @@ export function Notice({ kind = "success", children }: { kind?: "success" | "inf
     <div className={`alert ${kind}`} role="status">
       {children}
     </div>
+  );
+}
+
+/** A success notice of one paragraph, or nothing. */
+export function NoticeMessage({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <Notice>
+      <p>{message}</p>
+    </Notice>
+  );
+}
+
+/** What stands where something is still being asked for. */
+export function Loading() {
+  return (
+    <p className="muted" role="status">
+      Loading…
+    </p>
   );
 }
 
@@ -132,6 +152,17 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
         {state === "done" ? " Copied." : state === "failed" ? " Could not copy: select the text and copy it." : ""}
       </span>
     </>
+  );
+}
+
+/** The way on once an account is ready: to the login page. */
+export function LogInButton() {
+  return (
+    <p>
+      <Link className="button" href="/login">
+        Log in
+      </Link>
+    </p>
   );
 }
 

@@ -10,7 +10,7 @@ import { jwtPayload } from "./keys";
 
 export const CSRF_HEADER = { "X-Requested-With": "ddns-dashboard" } as const;
 
-type Auth = "none" | "session" | "bearer";
+export type Auth = "none" | "session" | "bearer";
 
 interface Options {
   method?: string;
@@ -157,6 +157,22 @@ export async function request<T>(path: string, opts: Options = {}): Promise<T> {
     if (auth === "bearer" && res.status === 401 && attempt === 0) continue;
     throw err;
   }
+}
+
+/**
+ * Every item of a list (GET @path answers { items, next_cursor }), page after page;
+ * a list that has no pages answers no next_cursor, and is one request.
+ */
+export async function requestAll<T>(path: string, auth: Auth): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | null | undefined = null;
+  do {
+    const q: string = cursor ? `${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(cursor)}` : path;
+    const page: { items: T[]; next_cursor?: string | null } = await request(q, { auth });
+    all.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all;
 }
 
 /** The caller's address as ddns-api sees it (GET /nic/checkip). */

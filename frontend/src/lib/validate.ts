@@ -1,6 +1,11 @@
 // Client-side checks that mirror the services' rules, so that a person learns
 // what is wrong while typing. The services check again; their answer wins.
 
+/** True when @token has the form of the token in a mailed link (43 characters of base64url). */
+export function isLinkToken(token: string): boolean {
+  return /^[A-Za-z0-9_-]{43}$/.test(token);
+}
+
 /** The label a person claims under a base zone ("alice" in alice.dyn.test). */
 export function labelError(raw: string): string | null {
   const label = raw.trim().toLowerCase();

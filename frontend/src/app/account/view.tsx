@@ -1,11 +1,11 @@
 "use client";
 
 import { useState } from "react";
+import { NewPasswordFields, useNewPassword, useSubmit } from "@/components/forms";
 import { useSession } from "@/components/session";
 import { ErrorAlert, Field, Notice, Time } from "@/components/ui";
 import { dropSessionToken, request } from "@/lib/client";
 import { describe } from "@/lib/errors";
-import { passwordError } from "@/lib/validate";
 
 export function Account() {
   const { user } = useSession();
@@ -48,35 +48,22 @@ export function Account() {
 
 function ChangePassword({ email }: { email: string }) {
   const [current, setCurrent] = useState("");
-  const [next, setNext] = useState("");
-  const [again, setAgain] = useState("");
-  const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const pw = useNewPassword(email);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const nErr = touched && next !== "" ? passwordError(next, email) : null;
-  const aErr = touched && again !== "" && again !== next ? "The two new passwords differ." : null;
+  const { busy, error, setError, run } = useSubmit();
 
   async function submit(ev: React.FormEvent) {
     ev.preventDefault();
-    setTouched(true);
+    pw.setTouched(true);
     setDone(false);
     if (current === "") return setError("Enter your current password.");
-    if (passwordError(next, email) || again !== next) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await request("/api/v1/me/password", { method: "PUT", auth: "session", body: { current_password: current, new_password: next } });
+    if (!pw.ok) return;
+    await run(async () => {
+      await request("/api/v1/me/password", { method: "PUT", auth: "session", body: { current_password: current, new_password: pw.password } });
       setDone(true);
       setCurrent("");
-      setNext("");
-      setAgain("");
-      setTouched(false);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
+      pw.clear();
+    });
   }
 
   return (
@@ -92,23 +79,7 @@ function ChangePassword({ email }: { email: string }) {
         <Field label="Current password">
           {(p) => <input {...p} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />}
         </Field>
-        <Field label="New password" hint="At least 10 characters; not your email address, not a common password." error={nErr}>
-          {(p) => (
-            <input
-              {...p}
-              type="password"
-              autoComplete="new-password"
-              value={next}
-              onChange={(e) => {
-                setNext(e.target.value);
-                setTouched(true);
-              }}
-            />
-          )}
-        </Field>
-        <Field label="The new password again" error={aErr}>
-          {(p) => <input {...p} type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />}
-        </Field>
+        <NewPasswordFields pw={pw} mismatch="The two new passwords differ." />
         <button type="submit" disabled={busy}>
           Change the password
         </button>

@@ -1,33 +1,11 @@
 "use client";
 
 import Link from "next/link";
-import { useState } from "react";
-import { ErrorAlert, Field, Notice } from "@/components/ui";
-import { request } from "@/lib/client";
-import { describe } from "@/lib/errors";
-import { emailError } from "@/lib/validate";
+import { EmailField, useMailLink } from "@/components/forms";
+import { ErrorAlert, Notice } from "@/components/ui";
 
 export function ForgotForm() {
-  const [email, setEmail] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(ev: React.FormEvent) {
-    ev.preventDefault();
-    const err = emailError(email);
-    if (err) return setError(err);
-    setBusy(true);
-    setError(null);
-    try {
-      await request("/api/v1/password-reset", { method: "POST", body: { email: email.trim() } });
-      setDone(true);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { email, setEmail, done, busy, error, submit } = useMailLink("/api/v1/password-reset");
 
   return (
     <div className="narrow">
@@ -44,9 +22,7 @@ export function ForgotForm() {
           <p className="lead">We’ll mail you a link to choose a new one.</p>
           <ErrorAlert message={error} />
           <form onSubmit={submit} noValidate>
-            <Field label="Email address">
-              {(p) => <input {...p} type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} />}
-            </Field>
+            <EmailField value={email} onChange={setEmail} />
             <button type="submit" disabled={busy}>
               Send the link
             </button>

@@ -1,97 +1,53 @@
 "use client";
 
 import Link from "next/link";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
+import { useSubmit } from "@/components/forms";
+import { ItemTable, useList } from "@/components/list";
 import { useSession } from "@/components/session";
-import { ConfirmButton, ErrorAlert, Field, Notice, Time } from "@/components/ui";
+import { ConfirmButton, ErrorAlert, Field, NoticeMessage, Time } from "@/components/ui";
 import { domainPath, request, type Domain, type Zone } from "@/lib/client";
 import { describe } from "@/lib/errors";
 import { bare, labelError, normalizeLabel } from "@/lib/validate";
 
 export function Hostnames() {
   const { reload } = useSession();
-  const [domains, setDomains] = useState<Domain[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const { items: domains, load, remove, error, notice, setNotice } = useList<Domain>("/api/v1/domains", "bearer");
 
-  const load = useCallback(async () => {
-    try {
-      const r = await request<{ items: Domain[] }>("/api/v1/domains", { auth: "bearer" });
-      setDomains(r.items);
-      setError(null);
-    } catch (e) {
-      setError(describe(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function release(d: Domain) {
-    setNotice(null);
-    try {
-      await request(domainPath(d.name), { method: "DELETE", auth: "bearer" });
-      setNotice(`${bare(d.name)} is released; its records have left DNS.`);
+  const release = (d: Domain) =>
+    remove(domainPath(d.name), `${bare(d.name)} is released; its records have left DNS.`, async () => {
       await load();
       void reload();
-    } catch (e) {
-      setError(describe(e));
-    }
-  }
+    });
 
   return (
     <>
       <h1>Hostnames</h1>
       <ErrorAlert message={error} />
-      {notice ? (
-        <Notice>
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
+      <NoticeMessage message={notice} />
       <section className="panel" aria-labelledby="list-h">
         <h2 id="list-h">Your hostnames</h2>
-        {domains === null ? (
-          <p className="muted" role="status">
-            Loading…
-          </p>
-        ) : domains.length === 0 ? (
-          <p className="empty">You have no hostname yet: claim one below.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Hostname</th>
-                <th scope="col">Records</th>
-                <th scope="col">Claimed</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {domains.map((d) => (
-                <tr key={d.name}>
-                  <td>
-                    <Link href={`/hostnames/${encodeURIComponent(bare(d.name))}`}>{bare(d.name)}</Link>
-                  </td>
-                  <td className="num">{d.record_count}</td>
-                  <td>
-                    <Time iso={d.created_at} />
-                  </td>
-                  <td>
-                    <ConfirmButton
-                      label="Release"
-                      question={`Release ${bare(d.name)} and delete its ${d.record_count} record${d.record_count === 1 ? "" : "s"}?`}
-                      confirmLabel="Yes, release it"
-                      onConfirm={() => release(d)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <ItemTable items={domains} empty="You have no hostname yet: claim one below." headings={["Hostname", "Records", "Claimed"]}>
+          {(d) => (
+            <tr key={d.name}>
+              <td>
+                <Link href={`/hostnames/${encodeURIComponent(bare(d.name))}`}>{bare(d.name)}</Link>
+              </td>
+              <td className="num">{d.record_count}</td>
+              <td>
+                <Time iso={d.created_at} />
+              </td>
+              <td>
+                <ConfirmButton
+                  label="Release"
+                  question={`Release ${bare(d.name)} and delete its ${d.record_count} record${d.record_count === 1 ? "" : "s"}?`}
+                  confirmLabel="Yes, release it"
+                  onConfirm={() => release(d)}
+                />
+              </td>
+            </tr>
+          )}
+        </ItemTable>
       </section>
       <ClaimForm
         onClaimed={async (name) => {
@@ -109,8 +65,7 @@ function ClaimForm({ onClaimed }: { onClaimed: (name: string) => Promise<void> }
   const [zone, setZone] = useState("");
   const [label, setLabel] = useState("");
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   useEffect(() => {
     request<{ items: Zone[] }>("/api/v1/zones")
@@ -119,7 +74,7 @@ function ClaimForm({ onClaimed }: { onClaimed: (name: string) => Promise<void> }
         setZone((z) => z || (r.items[0]?.name ?? ""));
       })
       .catch((e) => setError(describe(e)));
-  }, []);
+  }, [setError]);
 
   const lErr = touched ? labelError(label) : null;
   const full = label.trim() !== "" && zone !== "" ? `${normalizeLabel(label)}.${bare(zone)}` : null;
@@ -128,19 +83,13 @@ function ClaimForm({ onClaimed }: { onClaimed: (name: string) => Promise<void> }
     ev.preventDefault();
     setTouched(true);
     if (labelError(label) || zone === "") return;
-    setBusy(true);
-    setError(null);
     const name = `${normalizeLabel(label)}.${bare(zone)}`;
-    try {
+    await run(async () => {
       await request("/api/v1/domains", { method: "POST", auth: "bearer", body: { name } });
       setLabel("");
       setTouched(false);
       await onClaimed(name);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,32 +1,18 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
+import { useSubmit } from "@/components/forms";
+import { ItemTable, useList } from "@/components/list";
 import { useSession } from "@/components/session";
-import { ConfirmButton, CopyButton, ErrorAlert, Field, Notice, Time } from "@/components/ui";
+import { ConfirmButton, CopyButton, ErrorAlert, Field, Notice, NoticeMessage, Time } from "@/components/ui";
 import { request, sessionClaims, type PublicKey } from "@/lib/client";
-import { describe } from "@/lib/errors";
 import { jwtExample, keyKind, publicJwk, toPem } from "@/lib/keys";
 import { hasControl } from "@/lib/validate";
 
 export function Keys() {
   const { reload } = useSession();
-  const [keys, setKeys] = useState<PublicKey[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const { items: keys, load, remove: removePath, error, setError, notice, setNotice } = useList<PublicKey>("/api/v1/keys", "session");
   const [example, setExample] = useState<{ kid: string; file: string } | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const r = await request<{ items: PublicKey[] }>("/api/v1/keys", { auth: "session" });
-      setKeys(r.items);
-    } catch (e) {
-      setError(describe(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function added(k: PublicKey, file?: string) {
     setNotice(`Key ${k.name ? `“${k.name}” ` : ""}registered, id ${k.kid}.`);
@@ -35,18 +21,16 @@ export function Keys() {
     void reload();
   }
 
-  async function remove(k: PublicKey) {
-    setNotice(null);
-    try {
-      await request(`/api/v1/keys/${encodeURIComponent(k.kid)}`, { method: "DELETE", auth: "session" });
-      setNotice(`Key ${k.name ? `“${k.name}”` : k.kid} is deleted: the tokens it signed are refused from now on.`);
-      if (example?.kid === k.kid) setExample(null);
-      await load();
-      void reload();
-    } catch (e) {
-      setError(describe(e));
-    }
-  }
+  const remove = (k: PublicKey) =>
+    removePath(
+      `/api/v1/keys/${encodeURIComponent(k.kid)}`,
+      `Key ${k.name ? `“${k.name}”` : k.kid} is deleted: the tokens it signed are refused from now on.`,
+      async () => {
+        if (example?.kid === k.kid) setExample(null);
+        await load();
+        void reload();
+      },
+    );
 
   return (
     <>
@@ -56,58 +40,32 @@ export function Keys() {
         only the public half.
       </p>
       <ErrorAlert message={error} />
-      {notice ? (
-        <Notice>
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
+      <NoticeMessage message={notice} />
       <section className="panel" aria-labelledby="keys-h">
         <h2 id="keys-h">Your keys</h2>
-        {keys === null ? (
-          <p className="muted" role="status">
-            Loading…
-          </p>
-        ) : keys.length === 0 ? (
-          <p className="empty">No key yet.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key id (kid)</th>
-                <th scope="col">Algorithm</th>
-                <th scope="col">Added</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={k.kid}>
-                  <td>{k.name ?? <span className="muted">—</span>}</td>
-                  <td className="mono">{k.kid}</td>
-                  <td>{k.algorithm}</td>
-                  <td>
-                    <Time iso={k.created_at} />
-                  </td>
-                  <td>
-                    <Time iso={k.last_used_at} />
-                  </td>
-                  <td>
-                    <div className="actions">
-                      <button type="button" className="secondary" onClick={() => setExample({ kid: k.kid, file: "your-key.pem" })}>
-                        Example
-                      </button>
-                      <ConfirmButton label="Delete" question={`Delete ${k.name ? `“${k.name}”` : "this key"}?`} confirmLabel="Yes, delete" onConfirm={() => remove(k)} />
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <ItemTable items={keys} empty="No key yet." headings={["Name", "Key id (kid)", "Algorithm", "Added", "Last used"]}>
+          {(k) => (
+            <tr key={k.kid}>
+              <td>{k.name ?? <span className="muted">—</span>}</td>
+              <td className="mono">{k.kid}</td>
+              <td>{k.algorithm}</td>
+              <td>
+                <Time iso={k.created_at} />
+              </td>
+              <td>
+                <Time iso={k.last_used_at} />
+              </td>
+              <td>
+                <div className="actions">
+                  <button type="button" className="secondary" onClick={() => setExample({ kid: k.kid, file: "your-key.pem" })}>
+                    Example
+                  </button>
+                  <ConfirmButton label="Delete" question={`Delete ${k.name ? `“${k.name}”` : "this key"}?`} confirmLabel="Yes, delete" onConfirm={() => remove(k)} />
+                </div>
+              </td>
+            </tr>
+          )}
+        </ItemTable>
       </section>
       <GenerateKey onAdded={added} setError={setError} />
       <UploadKey onAdded={added} />
@@ -116,10 +74,17 @@ export function Keys() {
   );
 }
 
+/** Registers @publicKey (PEM or JWK) under @name (none if blank). */
+function register(publicKey: string, name: string): Promise<PublicKey> {
+  const body: { public_key: string; name?: string } = { public_key: publicKey };
+  if (name.trim() !== "") body.name = name.trim();
+  return request<PublicKey>("/api/v1/keys", { method: "POST", auth: "session", body });
+}
+
 function GenerateKey({ onAdded, setError }: { onAdded: (k: PublicKey, file: string) => Promise<void>; setError: (m: string | null) => void }) {
   const [name, setName] = useState("");
   const [download, setDownload] = useState<{ url: string; file: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, run } = useSubmit(setError);
 
   useEffect(() => () => {
     if (download) URL.revokeObjectURL(download.url);
@@ -127,26 +92,18 @@ function GenerateKey({ onAdded, setError }: { onAdded: (k: PublicKey, file: stri
 
   async function generate(ev: React.FormEvent) {
     ev.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
       const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
       const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-      const body: { public_key: string; name?: string } = { public_key: publicJwk(jwk) };
-      if (name.trim() !== "") body.name = name.trim();
-      const k = await request<PublicKey>("/api/v1/keys", { method: "POST", auth: "session", body });
+      const k = await register(publicJwk(jwk), name);
       const file = `ddns-${(name.trim() || "key").replace(/[^A-Za-z0-9_-]+/g, "-")}.key.pem`;
       const url = URL.createObjectURL(new Blob([toPem(pkcs8, "PRIVATE KEY")], { type: "application/x-pem-file" }));
       pkcs8.fill(0);
       setDownload({ url, file });
       setName("");
       await onAdded(k, file);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -184,8 +141,7 @@ function GenerateKey({ onAdded, setError }: { onAdded: (k: PublicKey, file: stri
 function UploadKey({ onAdded }: { onAdded: (k: PublicKey) => Promise<void> }) {
   const [name, setName] = useState("");
   const [text, setText] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
   const kind = keyKind(text);
   const kindMsg =
     kind === "pem-private" || kind === "jwk-private"
@@ -199,20 +155,12 @@ function UploadKey({ onAdded }: { onAdded: (k: PublicKey) => Promise<void> }) {
     ev.preventDefault();
     if (kind === "empty") return setError("Paste a public key.");
     if (kind === "pem-private" || kind === "jwk-private" || nameErr) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const body: { public_key: string; name?: string } = { public_key: text.trim() };
-      if (name.trim() !== "") body.name = name.trim();
-      const k = await request<PublicKey>("/api/v1/keys", { method: "POST", auth: "session", body });
+    await run(async () => {
+      const k = await register(text.trim(), name);
       setText("");
       setName("");
       await onAdded(k);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

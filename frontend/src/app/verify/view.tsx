@@ -4,9 +4,10 @@ import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { useSearchParams } from "next/navigation";
 import { ResendForm } from "@/components/resend";
-import { ErrorAlert, Notice } from "@/components/ui";
+import { ErrorAlert, LogInButton, Notice } from "@/components/ui";
 import { request } from "@/lib/client";
 import { ApiError, describe } from "@/lib/errors";
+import { isLinkToken } from "@/lib/validate";
 
 type State =
   | { kind: "working" }
@@ -22,7 +23,7 @@ export function Verify() {
   useEffect(() => {
     if (sent.current) return; // a token works once: never send it twice
     sent.current = true;
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    if (!isLinkToken(token)) {
       setState({ kind: "bad-link", message: "This link is incomplete. Open it again from the email, or ask for a new one." });
       return;
     }
@@ -47,11 +48,7 @@ export function Verify() {
           <Notice>
             <p>Your email address is verified. Welcome!</p>
           </Notice>
-          <p>
-            <Link className="button" href="/login">
-              Log in
-            </Link>
-          </p>
+          <LogInButton />
         </>
       ) : state.kind === "verified" ? (
         <>

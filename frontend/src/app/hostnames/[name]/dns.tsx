@@ -1,11 +1,11 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Field } from "@/components/ui";
 import { domainPath, request, type DnsAnswer } from "@/lib/client";
 import { ApiError, describe } from "@/lib/errors";
-import { RECORD_TYPES, type RecordType } from "@/lib/records";
+import { type RecordType } from "@/lib/records";
 import { fullName, prefixError } from "@/lib/validate";
+import { NameField, TypeField } from "./fields";
 
 /** After a change here, ask again this often, this many times, so that the change can be seen arriving. */
 const WATCH_EVERY_MS = 1000;
@@ -78,27 +78,8 @@ export function DnsPanel({ hostname, version }: { hostname: string; version: num
         noValidate
       >
         <div className="row">
-          <Field label="Name" hint={`Empty for ${hostname} itself.`} error={prefixError(prefix, hostname)}>
-            {(p) => (
-              <div className="suffix">
-                <input {...p} type="text" name="dns-prefix" autoComplete="off" spellCheck={false} value={prefix} onChange={(e) => setPrefix(e.target.value)} />
-                <span className="muted" style={{ alignSelf: "center", paddingLeft: ".4rem", whiteSpace: "nowrap" }} aria-hidden="true">
-                  {prefix.trim() === "" ? hostname : `.${hostname}`}
-                </span>
-              </div>
-            )}
-          </Field>
-          <Field label="Type" className="small">
-            {(p) => (
-              <select {...p} name="dns-type" value={type} onChange={(e) => setType(e.target.value as RecordType)}>
-                {RECORD_TYPES.map((t) => (
-                  <option key={t} value={t}>
-                    {t}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <NameField hostname={hostname} name="dns-prefix" hint={`Empty for ${hostname} itself.`} error={prefixError(prefix, hostname)} value={prefix} onChange={setPrefix} />
+          <TypeField name="dns-type" value={type} onChange={setType} />
         </div>
         <div className="actions">
           <button type="submit" disabled={busy}>

@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
-import { ErrorAlert, Time } from "@/components/ui";
+import { ErrorAlert, Loading, Time } from "@/components/ui";
 import { domainPath, request } from "@/lib/client";
 import { actionLabel, actorLabel, changeLines, type AuditEntry } from "@/lib/audit";
 import { describe } from "@/lib/errors";
@@ -46,9 +46,7 @@ export function History({ hostname, version }: { hostname: string; version: numb
       </div>
       <ErrorAlert message={error} />
       {items === null ? (
-        <p className="muted" role="status">
-          Loading…
-        </p>
+        <Loading />
       ) : items.length === 0 ? (
         <p className="empty">Nothing has happened yet.</p>
       ) : (

@@ -1,127 +1,78 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
-import { ConfirmButton, ErrorAlert, Field, Notice } from "@/components/ui";
+import { useState } from "react";
+import { ItemTable, useList } from "@/components/list";
+import { ConfirmButton, ErrorAlert, Field, NoticeMessage } from "@/components/ui";
 import { checkIp, request, type DnsRecord } from "@/lib/client";
 import { describe } from "@/lib/errors";
-import { buildContent, emptyFields, fieldErrors, FIELD_SPECS, isRecordType, parseContent, RECORD_TYPES, type Fields, type RecordType } from "@/lib/records";
+import { buildContent, emptyFields, fieldErrors, FIELD_SPECS, isRecordType, parseContent, type Fields, type RecordType } from "@/lib/records";
 import { bare, fullName, isIPv4, isIPv6, prefixError, prefixOf, ttlError } from "@/lib/validate";
+import { NameField, TypeField } from "./fields";
 
 export function Records({ hostname, version, onChange }: { hostname: string; version: number; onChange: () => void }) {
-  const [records, setRecords] = useState<DnsRecord[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const { items: records, remove: removePath, error, notice, setNotice } = useList<DnsRecord>(
+    `/api/v1/dns-records?domain=${encodeURIComponent(hostname)}&limit=200`,
+    "bearer",
+    version,
+  );
   const [editing, setEditing] = useState<number | null>(null);
   const [adding, setAdding] = useState(false);
 
-  const load = useCallback(async () => {
-    try {
-      const all: DnsRecord[] = [];
-      let cursor: string | null = null;
-      do {
-        const q: string = `/api/v1/dns-records?domain=${encodeURIComponent(hostname)}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-        const page: { items: DnsRecord[]; next_cursor: string | null } = await request(q, { auth: "bearer" });
-        all.push(...page.items);
-        cursor = page.next_cursor;
-      } while (cursor);
-      setRecords(all);
-      setError(null);
-    } catch (e) {
-      setError(describe(e));
-    }
-  }, [hostname]);
-
-  useEffect(() => {
-    void load();
-  }, [load, version]);
-
-  async function remove(r: DnsRecord) {
-    setNotice(null);
-    try {
-      await request(`/api/v1/dns-records/${r.id}`, { method: "DELETE", auth: "bearer" });
-      setNotice(`Deleted ${r.type} ${r.content}.`);
-      onChange();
-    } catch (e) {
-      setError(describe(e));
-    }
-  }
+  const remove = (r: DnsRecord) => removePath(`/api/v1/dns-records/${r.id}`, `Deleted ${r.type} ${r.content}.`, onChange);
+  /** What a form does once its record is saved: @close it, say what was saved, show the change. */
+  const saved = (close: () => void) => (message: string) => {
+    close();
+    setNotice(message);
+    onChange();
+  };
 
   return (
     <section className="panel" aria-labelledby="rec-h">
       <h2 id="rec-h">Records</h2>
       <ErrorAlert message={error} />
-      {notice ? (
-        <Notice>
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
-      {records === null ? (
-        <p className="muted" role="status">
-          Loading…
-        </p>
-      ) : records.length === 0 ? (
-        <p className="empty">No records yet: {hostname} does not resolve. Add an A record with your address below.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Value</th>
-              <th scope="col">TTL</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+      <NoticeMessage message={notice} />
+      <ItemTable
+        items={records}
+        empty={<>No records yet: {hostname} does not resolve. Add an A record with your address below.</>}
+        headings={["Name", "Type", "Value", "TTL"]}
+      >
+        {(r) =>
+          editing === r.id ? (
+            <tr key={r.id}>
+              <td colSpan={5}>
+                <RecordForm
+                  hostname={hostname}
+                  record={r}
+                  onCancel={() => setEditing(null)}
+                  onSaved={saved(() => setEditing(null))}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {records.map((r) =>
-              editing === r.id ? (
-                <tr key={r.id}>
-                  <td colSpan={5}>
-                    <RecordForm
-                      hostname={hostname}
-                      record={r}
-                      onCancel={() => setEditing(null)}
-                      onSaved={(msg) => {
-                        setEditing(null);
-                        setNotice(msg);
-                        onChange();
-                      }}
-                    />
-                  </td>
-                </tr>
-              ) : (
-                <tr key={r.id}>
-                  <td className="mono">{bare(r.name)}</td>
-                  <td>{r.type}</td>
-                  <td className="mono">{r.content}</td>
-                  <td className="num">{r.ttl}</td>
-                  <td>
-                    <div className="actions">
-                      <button type="button" className="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.type} ${r.content}`}>
-                        Edit
-                      </button>
-                      <ConfirmButton label="Delete" question={`Delete ${r.type} ${r.content}?`} confirmLabel="Yes, delete" onConfirm={() => remove(r)} />
-                    </div>
-                  </td>
-                </tr>
-              ),
-            )}
-          </tbody>
-        </table>
-      )}
+          ) : (
+            <tr key={r.id}>
+              <td className="mono">{bare(r.name)}</td>
+              <td>{r.type}</td>
+              <td className="mono">{r.content}</td>
+              <td className="num">{r.ttl}</td>
+              <td>
+                <div className="actions">
+                  <button type="button" className="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.type} ${r.content}`}>
+                    Edit
+                  </button>
+                  <ConfirmButton label="Delete" question={`Delete ${r.type} ${r.content}?`} confirmLabel="Yes, delete" onConfirm={() => remove(r)} />
+                </div>
+              </td>
+            </tr>
+          )
+        }
+      </ItemTable>
       {adding ? (
         <>
           <h3>Add a record</h3>
           <RecordForm
             hostname={hostname}
             onCancel={() => setAdding(false)}
-            onSaved={(msg) => {
-              setAdding(false);
-              setNotice(msg);
-              onChange();
-            }}
+            onSaved={saved(() => setAdding(false))}
           />
         </>
       ) : (
@@ -207,27 +158,15 @@ function RecordForm({
     <form onSubmit={submit} noValidate aria-label={record ? `Edit ${record.type} record` : "New record"}>
       <ErrorAlert message={error} />
       <div className="row">
-        <Field label="Type" className="small">
-          {(p) => (
-            <select {...p} name="type" value={type} onChange={(e) => changeType(e.target.value as RecordType)}>
-              {RECORD_TYPES.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Name" hint={`Empty for ${hostname} itself, or a name below it (www, _acme-challenge).`} error={pErr}>
-          {(p) => (
-            <div className="suffix">
-              <input {...p} type="text" name="prefix" autoComplete="off" spellCheck={false} value={prefix} onChange={(e) => setPrefix(e.target.value)} />
-              <span className="muted" style={{ alignSelf: "center", paddingLeft: ".4rem", whiteSpace: "nowrap" }} aria-hidden="true">
-                {prefix.trim() === "" ? hostname : `.${hostname}`}
-              </span>
-            </div>
-          )}
-        </Field>
+        <TypeField name="type" value={type} onChange={changeType} />
+        <NameField
+          hostname={hostname}
+          name="prefix"
+          hint={`Empty for ${hostname} itself, or a name below it (www, _acme-challenge).`}
+          error={pErr}
+          value={prefix}
+          onChange={setPrefix}
+        />
         <Field label="TTL (seconds)" className="small" error={tErr}>
           {(p) => <input {...p} type="number" name="ttl" min={60} max={86400} inputMode="numeric" value={ttl} onChange={(e) => setTtl(e.target.value)} />}
         </Field>

@@ -1,44 +1,24 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
-import { ConfirmButton, CopyButton, ErrorAlert, Field, Notice, Time } from "@/components/ui";
+import { useState } from "react";
+import { useSubmit } from "@/components/forms";
+import { ItemTable, useList } from "@/components/list";
+import { ConfirmButton, CopyButton, ErrorAlert, Field, NoticeMessage, Time } from "@/components/ui";
 import { domainPath, request, type NewUpdateToken, type UpdateToken } from "@/lib/client";
-import { describe } from "@/lib/errors";
 import { snippets } from "@/lib/snippets";
 import { hasControl } from "@/lib/validate";
 
 export function UpdateTokens({ hostname, onChange }: { hostname: string; onChange: () => void }) {
-  const [tokens, setTokens] = useState<UpdateToken[] | null>(null);
-  const [created, setCreated] = useState<NewUpdateToken | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
   const base = `${domainPath(hostname)}/update-tokens`;
+  const { items: tokens, load, remove, error, notice, setNotice } = useList<UpdateToken>(base, "bearer");
+  const [created, setCreated] = useState<NewUpdateToken | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      const r = await request<{ items: UpdateToken[] }>(base, { auth: "bearer" });
-      setTokens(r.items);
-    } catch (e) {
-      setError(describe(e));
-    }
-  }, [base]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function revoke(t: UpdateToken) {
-    setNotice(null);
-    try {
-      await request(`${base}/${t.id}`, { method: "DELETE", auth: "bearer" });
-      setNotice(`Token ${t.name ? `“${t.name}”` : `#${t.id}`} is revoked: clients using it get “badauth” from now on.`);
+  const revoke = (t: UpdateToken) =>
+    remove(`${base}/${t.id}`, `Token ${t.name ? `“${t.name}”` : `#${t.id}`} is revoked: clients using it get “badauth” from now on.`, async () => {
       if (created?.id === t.id) setCreated(null);
       await load();
       onChange();
-    } catch (e) {
-      setError(describe(e));
-    }
-  }
+    });
 
   return (
     <section className="panel" aria-labelledby="tok-h">
@@ -48,53 +28,28 @@ export function UpdateTokens({ hostname, onChange }: { hostname: string; onChang
         protocol, and nothing else. Give each device its own, so that you can revoke one alone.
       </p>
       <ErrorAlert message={error} />
-      {notice ? (
-        <Notice>
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
+      <NoticeMessage message={notice} />
       {created ? <NewToken hostname={hostname} token={created} onDone={() => setCreated(null)} /> : null}
-      {tokens === null ? (
-        <p className="muted" role="status">
-          Loading…
-        </p>
-      ) : tokens.length === 0 ? (
-        <p className="empty">No update token yet.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">From</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr key={t.id}>
-                <td>
-                  {t.name ?? <span className="muted">#{t.id}</span>}
-                  {t.acme ? <span className="muted"> (with ACME TXT)</span> : null}
-                </td>
-                <td>
-                  <Time iso={t.created_at} />
-                </td>
-                <td>
-                  <Time iso={t.last_used_at} />
-                </td>
-                <td className="mono">{t.last_addr ?? <span className="muted">—</span>}</td>
-                <td>
-                  <ConfirmButton label="Revoke" question={`Revoke ${t.name ? `“${t.name}”` : `token #${t.id}`}?`} confirmLabel="Yes, revoke" onConfirm={() => revoke(t)} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ItemTable items={tokens} empty="No update token yet." headings={["Name", "Created", "Last used", "From"]}>
+        {(t) => (
+          <tr key={t.id}>
+            <td>
+              {t.name ?? <span className="muted">#{t.id}</span>}
+              {t.acme ? <span className="muted"> (with ACME TXT)</span> : null}
+            </td>
+            <td>
+              <Time iso={t.created_at} />
+            </td>
+            <td>
+              <Time iso={t.last_used_at} />
+            </td>
+            <td className="mono">{t.last_addr ?? <span className="muted">—</span>}</td>
+            <td>
+              <ConfirmButton label="Revoke" question={`Revoke ${t.name ? `“${t.name}”` : `token #${t.id}`}?`} confirmLabel="Yes, revoke" onConfirm={() => revoke(t)} />
+            </td>
+          </tr>
+        )}
+      </ItemTable>
       <CreateToken
         base={base}
         onCreated={async (t) => {
@@ -111,16 +66,13 @@ export function UpdateTokens({ hostname, onChange }: { hostname: string; onChang
 function CreateToken({ base, onCreated }: { base: string; onCreated: (t: NewUpdateToken) => Promise<void> }) {
   const [name, setName] = useState("");
   const [acme, setAcme] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useSubmit();
   const nameErr = name.length > 100 ? "At most 100 characters." : hasControl(name) ? "No control characters." : null;
 
   async function submit(ev: React.FormEvent) {
     ev.preventDefault();
     if (nameErr) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const body: { name?: string; acme?: boolean } = {};
       if (name.trim() !== "") body.name = name.trim();
       if (acme) body.acme = true;
@@ -128,11 +80,7 @@ function CreateToken({ base, onCreated }: { base: string; onCreated: (t: NewUpda
       setName("");
       setAcme(false);
       await onCreated(t);
-    } catch (e) {
-      setError(describe(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

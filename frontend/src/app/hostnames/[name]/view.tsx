@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useCallback, useEffect, useState } from "react";
-import { ErrorAlert } from "@/components/ui";
+import { ErrorAlert, Loading } from "@/components/ui";
 import { domainPath, request, type Domain } from "@/lib/client";
 import { ApiError, describe } from "@/lib/errors";
 import { DnsPanel } from "./dns";
@@ -52,9 +52,7 @@ export function HostnameView({ name }: { name: string }) {
           <History hostname={name} version={version} />
         </>
       ) : error ? null : (
-        <p className="muted" role="status">
-          Loading…
-        </p>
+        <Loading />
       )}
     </>
   );
