@@ -1325,6 +1325,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 	struct http_server *s = arg;
 	struct timeval tick = { 0, 10000 };
 
+	if (s->n_in_flight > 0)
+		return; /* a request came in meanwhile: maybe_done fires again */
 	if (unsent(s) > 0 && event_add(s->done_ev, &tick) == 0)
 		return;
 	call_done(s);

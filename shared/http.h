@@ -35,8 +35,9 @@
  *   an encoded '/' or NUL, a "." or ".." segment: 400 invalid_path; a {param}
  *   longer than HTTP_PARAM_VALUE_MAX: 400 invalid_path; more than
  *   HTTP_QUERY_MAX query parameters or an encoded NUL in one: 400
- *   invalid_query (the query is otherwise parsed leniently: "flag" without
- *   "=" reads as "", invalid escapes stay as they are);
+ *   invalid_query, unless the route is lenient_query (then its handler
+ *   decides); the query is otherwise parsed leniently: "flag" without "="
+ *   reads as "", invalid escapes stay as they are;
  * - methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS reach the router
  *   (others get evhttp's 501); HEAD is served by GET routes, without body;
  * - connections: at most max_connections open at once; beyond that the

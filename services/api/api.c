@@ -238,8 +238,8 @@ static void set_limit_headers(struct call *c)
 
 static void reply_limited(struct call *c)
 {
-	if (c->ep->nic) /* never 429 there: clients give up for good */
-		return nic_reply_badauth(c);
+	if (c->ep->nic) /* never 429 there (clients give up for good): "try later" */
+		return nic_reply_911(c);
 	metric_inc(c->api->rl_denied);
 	set_limit_headers(c);
 	call_reply_error(c, 429, "rate_limited", "too many requests, retry after %lld s",

@@ -457,6 +457,11 @@ static void take(struct dnsquery *q, const uint8_t *wire, size_t len, bool over_
 
 	if (r == -EMSGSIZE && !over_tcp)
 		return start_tcp(q);
+	/* over UDP anybody can send a datagram to the port: one that is not the
+	 * answer (another id, not a response, another question) is dropped, and
+	 * the query waits on for the real one until its deadline */
+	if ((r == -EBADMSG || r == -EPROTO) && !over_tcp)
+		return;
 	if (r == -EMSGSIZE)
 		reason = "the answer is truncated over TCP too";
 	if (r == 0)

@@ -771,8 +771,14 @@ static void on_token_created(PGresult *res, const struct db_error *err, void *ar
 		json_decref(doc);
 		return call_reply_error(c, 500, "internal", "internal error");
 	}
-	/* the secret, shown this once */
-	json_object_set(doc, "token", json_object_get(c->answer, "token"));
+	/* the secret, shown this once; the call's copy is wiped */
+	json_object_set_new(doc, "token",
+			    json_string(json_string_value(json_object_get(c->answer, "token"))));
+	{
+		json_t *t = json_object_get(c->answer, "token");
+
+		sodium_memzero((char *)json_string_value(t), json_string_length(t));
+	}
 	snprintf(loc, sizeof(loc), "/api/v1/domains/%s/update-tokens/%lld",
 		 json_string_value(json_object_get(c->answer, "domain")),
 		 (long long)json_integer_value(json_object_get(doc, "id")));

@@ -96,7 +96,8 @@ static void reply_lines(struct call *c)
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (int i = 0; i < n->n_hosts; i++) {
+	/* at most NIC_HOSTS_MAX lines of "nochg " and two addresses: always fits */
+	for (int i = 0; i < n->n_hosts && len < sizeof(out); i++) {
 		if (n->word[i])
 			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s\n", n->word[i]);
 		else /* no address when only txt was set */
@@ -242,6 +243,8 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 	json_t *doc, *changes;
 	size_t count;
 
+	if (c->api->closing)
+		return nic_reply_911(c);
 	if (err) {
 		log_warn(http_request_id(c->req), "dyndns2 update of \"%s\" failed: %s",
 			 n->host[n->i], err->msg);
@@ -351,33 +354,20 @@ static void on_change_budget(const struct ratelimit_result *res, int err, const 
 	host_done(c, "abuse");
 }
 
-/* Whether the text array of PostgreSQL (@arr: "{}" or "{a,b}") is exactly {@one} or, for "", {}. */
-static bool holds_exactly(const char *arr, const char *one)
-{
-	char want[RR_CONTENT_SIZE + 3];
-
-	snprintf(want, sizeof(want), "{%s}", one);
-	return strcmp(arr, want) == 0;
-}
-
-static void on_state(PGresult *res, const struct db_error *err, void *arg)
+static void on_abuse_flag(redisReply *reply, const char *err, void *arg)
 {
 	struct call *c = arg;
 	struct nic_req *n = c->nic;
 	struct ratelimit_rule rule;
-	char key[RATELIMIT_KEY_LEN_MAX];
+	char key[sizeof("rl:nic:") + DNSNAME_SIZE];
 	const char *keys[1] = { key };
 
-	if (err) {
-		metric_inc(c->api->nic_errors);
-		return host_done(c, err->code == -EIO ? "dnserr" : "911");
-	}
-	if (PQntuples(res) != 1)
-		return host_done(c, "nohost");
-	if ((!n->v4[0] || holds_exactly(PQgetvalue(res, 0, 1), n->v4)) &&
-	    (!n->v6[0] || holds_exactly(PQgetvalue(res, 0, 2), n->v6)) && !n->has_txt) {
-		metric_inc(c->api->nic_nochg);
-		return host_done(c, NULL); /* nochg: nothing written */
+	(void)err;
+	if (c->api->closing)
+		return nic_reply_911(c);
+	if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+		metric_inc(c->api->nic_abuse);
+		return host_done(c, "abuse");
 	}
 	if (c->api->opts->nic_change_rate <= 0)
 		return write_host(c);
@@ -390,31 +380,52 @@ static void on_state(PGresult *res, const struct db_error *err, void *arg)
 		write_host(c);
 }
 
-static void on_abuse_flag(redisReply *reply, const char *err, void *arg)
+/* Whether the text array of PostgreSQL (@arr: "{}" or "{a,b}") is exactly {@one}. */
+static bool holds_exactly(const char *arr, const char *one)
+{
+	char want[RR_CONTENT_SIZE + 3];
+
+	snprintf(want, sizeof(want), "{%s}", one);
+	return strcmp(arr, want) == 0;
+}
+
+/*
+ * The host's current addresses: unchanged is "nochg" (nothing written, never
+ * limited: forced updates must not be punished); a change is checked against
+ * the cool-down and the change budget, then written.
+ */
+static void on_state(PGresult *res, const struct db_error *err, void *arg)
 {
 	struct call *c = arg;
 	struct nic_req *n = c->nic;
-	const char *p[] = { n->host[n->i], c->user_id > 0 ? c->user_s : NULL };
 
-	(void)err;
 	if (c->api->closing)
 		return nic_reply_911(c);
-	if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-		metric_inc(c->api->nic_abuse);
-		return host_done(c, "abuse");
+	if (err) {
+		metric_inc(c->api->nic_errors);
+		return host_done(c, err->code == -EIO ? "dnserr" : "911");
 	}
-	if (db_pool_query(c->api->pool,
-			  "SELECT user_id, a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2,
-			  p, -1, on_state, c) < 0)
-		host_done(c, "911");
+	if (PQntuples(res) != 1)
+		return host_done(c, "nohost");
+	if ((!n->v4[0] || holds_exactly(PQgetvalue(res, 0, 1), n->v4)) &&
+	    (!n->v6[0] || holds_exactly(PQgetvalue(res, 0, 2), n->v6)) && !n->has_txt) {
+		metric_inc(c->api->nic_nochg);
+		return host_done(c, NULL); /* nochg: nothing written */
+	}
+	if (redis_client_command(c->api->rl_redis, 0, on_abuse_flag, c,
+				 "EXISTS " NIC_ABUSE_KEY "%s", n->host[n->i]) < 0)
+		on_abuse_flag(NULL, "not connected", c); /* fails open */
 }
 
 static void next_host(struct call *c)
 {
 	struct nic_req *n = c->nic;
 
+	if (c->api->closing) /* the clients and the pool are going: no new work */
+		return nic_reply_911(c);
 	while (n->i < n->n_hosts) {
 		const char *h = n->host[n->i];
+		const char *p[] = { h, c->user_id > 0 ? c->user_s : NULL };
 
 		if (n->word[n->i]) {
 			n->i++;
@@ -429,9 +440,11 @@ static void next_host(struct call *c)
 			n->word[n->i++] = "notfqdn"; /* nothing to set */
 			continue;
 		}
-		if (redis_client_command(c->api->rl_redis, 0, on_abuse_flag, c,
-					 "EXISTS " NIC_ABUSE_KEY "%s", h) < 0)
-			on_abuse_flag(NULL, "not connected", c); /* fails open */
+		if (db_pool_query(
+			    c->api->pool,
+			    "SELECT user_id, a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2,
+			    p, -1, on_state, c) < 0)
+			return host_done(c, "911");
 		return;
 	}
 	reply_lines(c);
@@ -531,8 +544,8 @@ static void on_failure_budget(const struct ratelimit_result *res, int err, const
 	(void)reason;
 	if (c->api->closing)
 		return nic_reply_911(c);
-	if (err == 0 && !res->allowed)
-		return nic_reply_badauth(c); /* guessing: not even a query */
+	if (err == 0 && !res->allowed)   /* too many wrong tokens from here: not even a query, */
+		return nic_reply_911(c); /* and "try later", not an auth failure, for the others */
 	if (db_pool_query(c->api->pool,
 			  "SELECT t.id, t.token_hash, t.acme, d.user_id FROM update_tokens t "
 			  "JOIN domains d ON d.id = t.domain_id "
@@ -594,9 +607,12 @@ void h_nic_update(struct call *c)
 	if (!n)
 		return nic_reply_911(c);
 	if (strcmp(http_request_method(c->req), "HEAD") == 0) /* an update is never a HEAD */
-		return reply_text(c, 405, "");
-	if (http_request_form(c->req) < 0)
-		return token_failed(c);
+		return reply_text(c, 200, "");
+	r = http_request_form(c->req);
+	if (r == -ENOMEM)
+		return nic_reply_911(c);
+	if (r < 0) /* a malformed form: like a malformed query */
+		return reply_text(c, 200, "notfqdn\n");
 	if (c->user_id == 0) { /* not a verified Bearer JWT: an update token, or nothing */
 		r = read_credentials(c, user, sizeof(user), pass, sizeof(pass));
 		if (r == 0)

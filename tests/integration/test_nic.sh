@@ -788,6 +788,9 @@ if start_api api2 "$port2" DDNS_API_NIC_CHANGE_RATE=1 DDNS_API_NIC_CHANGE_BURST=
 	check "during the cool-down (10m) another change: abuse" answered 200 abuse
 	check "... still not written" test "$(db4 ab1.dyn.test)" = 192.0.2.102
 	check "... dig still answers 192.0.2.102" a4 ab1.dyn.test 192.0.2.102
+	abupd 192.0.2.102
+	check "during the cool-down the current address is nochg, never abuse (forced updates)" \
+		answered 200 'nochg 192.0.2.102'
 	nic '/nic/update?hostname=ab2.dyn.test&myip=192.0.2.110' -u "ab2.dyn.test:${TK[ab2]}"
 	check "another host of the same user is not affected: good" answered 200 'good 192.0.2.110'
 	check "... dig sees ab2 within 5 s" within 5 a4 ab2.dyn.test 192.0.2.110
