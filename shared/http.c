@@ -1,5 +1,6 @@
 #include "shared/http.h"
 
+#include "shared/db.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 
@@ -1587,4 +1588,18 @@ int http_request_json_fields(struct http_request *req, const struct http_field *
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void http_reply_db_error(struct http_request *req, const struct db_error *err)
+{
+	const char *s = err->sqlstate;
+
+	if (s[0] == '4' && s[1] == '0') /* deadlock, serialization failure: retry */
+		return http_reply_error(req, 503, "unavailable", "the service is busy, try again");
+	if (err->code == -EIO) {
+		log_error(http_request_id(req), "database error: %s", err->msg);
+		return http_reply_error(req, 500, "internal", "internal error");
+	}
+	log_warn(http_request_id(req), "database unavailable: %s", err->msg);
+	http_reply_error(req, 503, "unavailable", "the service is unavailable, try again");
 }

@@ -263,6 +263,15 @@ void http_reply_json(struct http_request *req, int status, json_t *body);
  */
 void http_reply_error(struct http_request *req, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+struct db_error;
+/*
+ * The answer to a database error no caller-specific rule took: a deadlock or
+ * serialization failure (SQLSTATE class 40) is 503 "unavailable" (try
+ * again); any other server error is logged and 500 "internal"; a connection
+ * that failed or timed out is logged and 503 "unavailable". Frees @req.
+ */
+void http_reply_db_error(struct http_request *req, const struct db_error *err);
+
 /* Replies @text (borrowed, copied) with @content_type and frees @req. */
 void http_reply_text(struct http_request *req, int status, const char *content_type,
 		     const char *text);

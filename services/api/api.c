@@ -145,15 +145,8 @@ void call_reply_db_error(struct call *c, const struct db_error *err, const char 
 					"a CNAME record must be the only record at its name");
 	if (s[0] == '2' && s[1] == '3')
 		return call_reply_error(c, 400, "invalid_field", "the %s is not valid", what);
-	if (s[0] == '4' && s[1] == '0') /* deadlock, serialization failure: retry */
-		return call_reply_error(c, 503, "unavailable", "the service is busy, try again");
-	if (err->code == -EIO)
-		log_error(http_request_id(c->req), "database error: %s", err->msg);
-	else
-		log_warn(http_request_id(c->req), "database unavailable: %s", err->msg);
-	if (err->code == -EIO)
-		return call_reply_error(c, 500, "internal", "internal error");
-	return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+	http_reply_db_error(c->req, err);
+	call_free(c);
 }
 
 static void finish_publish(struct call *c)

@@ -114,15 +114,8 @@ void call_reply_db_error(struct call *c, const struct db_error *err)
 		return call_reply_error(c, 409, "key_exists",
 					"this public key is registered already (a deleted key "
 					"cannot be registered again: make a new key pair)");
-	if (s[0] == '4' && s[1] == '0') /* deadlock, serialization failure: retry */
-		return call_reply_error(c, 503, "unavailable", "the service is busy, try again");
-	if (err->code == -EIO)
-		log_error(http_request_id(c->req), "database error: %s", err->msg);
-	else
-		log_warn(http_request_id(c->req), "database unavailable: %s", err->msg);
-	if (err->code == -EIO)
-		return call_reply_error(c, 500, "internal", "internal error");
-	return call_reply_error(c, 503, "unavailable", "the service is unavailable, try again");
+	http_reply_db_error(c->req, err);
+	call_free(c);
 }
 
 bool call_closing(struct call *c)
