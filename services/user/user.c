@@ -58,7 +58,6 @@ void call_free(struct call *c)
 			sodium_memzero((char *)json_string_value(v), json_string_length(v));
 	}
 	json_decref(c->body);
-	json_decref(c->answer);
 	sodium_memzero(c->token, sizeof(c->token));
 	sodium_memzero(c->hash, sizeof(c->hash));
 	free(c);

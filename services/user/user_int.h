@@ -71,10 +71,7 @@ struct call {
 	unsigned char token_hash[32];      /* an email token made or received */
 	char token[TOKEN_LEN + 1];         /* a token made, for its email job */
 	bool verified, active;             /* of the account found at login */
-	json_t *answer;                    /* owned; kept across steps */
 	struct ratelimit_result limit;
-	bool limited;
-	int pending; /* async steps still to complete */
 };
 
 void call_free(struct call *c);
