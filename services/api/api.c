@@ -239,16 +239,29 @@ static void reply_limited(struct call *c)
 			 (c->limit.retry_after_ms + 999) / 1000);
 }
 
+/* 503 "try again" in the endpoint's own words (dyndns2: 911). */
+static void reply_unavailable(struct call *c, const char *msg)
+{
+	if (c->ep->nic)
+		return nic_reply_911(c);
+	call_reply_error(c, 503, "unavailable", "%s", msg);
+}
+
+/* The token is refused: 401 invalid_token, one message for every reason (dyndns2: badauth). */
+static void reply_refused(struct call *c)
+{
+	if (c->ep->nic)
+		return nic_reply_badauth(c);
+	(void)http_reply_header(c->req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	call_reply_error(c, 401, "invalid_token", "the token could not be verified");
+}
+
 /* Answers 503 when the engine is being destroyed (continuations must stop). */
 static bool closing(struct call *c)
 {
 	if (!c->api->closing)
 		return false;
-	if (c->ep->nic) {
-		nic_reply_911(c);
-		return true;
-	}
-	call_reply_error(c, 503, "unavailable", "the service is shutting down, try again");
+	reply_unavailable(c, "the service is shutting down, try again");
 	return true;
 }
 
@@ -328,12 +341,9 @@ static void check_limits(struct call *c, bool user, step_fn next)
 
 static void reply_unauthorized(struct call *c)
 {
-	if (c->ep->nic)
-		return nic_reply_badauth(c);
-	if (c->limited)
+	if (c->limited && !c->ep->nic) /* dyndns2 clients read a wrong token as badauth */
 		return reply_limited(c);
-	(void)http_reply_header(c->req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-	call_reply_error(c, 401, "invalid_token", "the token could not be verified");
+	reply_refused(c);
 }
 
 /* A token that failed: log why (never the token), charge the address, answer. */
@@ -358,24 +368,18 @@ static void after_checks(struct call *c)
 	if (closing(c))
 		return;
 	if (c->jti_failed)
-		return c->ep->nic ? nic_reply_911(c)
-				  : call_reply_error(c, 503, "unavailable",
-						     "the service is unavailable, try again");
-	if (c->revoked && c->ep->nic)
-		return nic_reply_badauth(c);
+		return reply_unavailable(c, "the service is unavailable, try again");
 	if (c->revoked) {
 		metric_inc(c->api->auth_failures);
 		log_info(http_request_id(c->req), "token rejected: %s",
 			 jwt_reason_name(JWT_JTI_REVOKED));
-		(void)http_reply_header(c->req, "WWW-Authenticate",
-					"Bearer error=\"invalid_token\"");
-		return call_reply_error(c, 401, "invalid_token", "the token could not be verified");
+		return reply_refused(c);
 	}
 	if (c->remember && !c->limited)
 		tokens_put(c->api->tokens, c->tok, c->tok_len, &c->hit_claims,
 			   (long long)time(NULL), c->api->policy.skew_s);
 	if (!c->scope_ok && c->ep->nic)
-		return nic_reply_badauth(c);
+		return reply_refused(c); /* dyndns2 has no word for a scope */
 	if (!c->scope_ok) {
 		char h[160];
 
@@ -426,9 +430,7 @@ static void on_key(const struct jwt_key *key, uint64_t serial, enum jwt_reason r
 	if (closing(c))
 		return;
 	if (err < 0)
-		return c->ep->nic ? nic_reply_911(c)
-				  : call_reply_error(c, 503, "unavailable",
-						     "the service is unavailable, try again");
+		return reply_unavailable(c, "the service is unavailable, try again");
 	if (reason != JWT_OK)
 		return auth_failed(c, reason);
 	if (c->hit && c->hit_serial == serial) {
