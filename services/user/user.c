@@ -450,7 +450,8 @@ void call_limits(struct call *c, enum limit_kind kind, step_fn next)
 
 	if (netaddr_rate_key(c->addr, a) < 0)
 		snprintf(a, sizeof(a), "%s", c->addr);
-	email_key(c, emailh);
+	if (kind == LIMIT_LOGIN || kind == LIMIT_MAIL) /* they limit per email too */
+		email_key(c, emailh);
 	switch (kind) {
 	case LIMIT_NONE:
 		add_key(rules, bufs, keys, &n, o->addr_rate, 1000, o->addr_burst, false,
