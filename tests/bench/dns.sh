@@ -122,17 +122,40 @@ api_port=$(free_port)
 key=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 caches_off="--cache-ttl=0 --query-cache-ttl=0 --negquery-cache-ttl=0"
 
+clk=$(getconf CLK_TCK)
+# ticks PID...: user + system CPU ticks of the processes (0 for a missing one)
+ticks() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+# cpu_pct TICKS_BEFORE TICKS_AFTER: % of one core over the run
+cpu_pct() { echo "($2 - $1) * 100 / $clk / $seconds" | bc; }
+
 # perf LABEL: one dnsperf run against the running pdns; prints "qps lost avg_ms"
+# and the CPU that pdns, ddns-backend (when running) and dnsperf used
 perf() {
-	local out qps lost avg
+	local out qps lost avg pdns_pid backend_pid p0 b0 d0 p1 b1 d1
+	pdns_pid=$(cat "$tmp/pdns-$1/pdns.pid")
+	backend_pid=$(cat "$tmp/backend.pid" 2>/dev/null) || backend_pid=
+	p0=$(ticks "$pdns_pid")
+	b0=$(ticks $backend_pid)
+	d0=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
 	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$seconds" -c 8 -q "$outstanding" \
 		>"$tmp/dnsperf.$1" 2>&1 || true
+	p1=$(ticks "$pdns_pid")
+	b1=$(ticks $backend_pid)
+	d1=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
 	out=$(cat "$tmp/dnsperf.$1")
 	qps=$(awk '/Queries per second:/ { print $4 }' <<<"$out")
 	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
 	avg=$(awk '/Average Latency/ { print $4 * 1000 }' <<<"$out")
 	[ -n "$qps" ] || die "dnsperf printed no result for $1: $(tail -5 <<<"$out")"
-	say "$(printf '%-28s %10.0f qps  %6s lost  %7.3f ms avg' "$1" "$qps" "$lost" "$avg")"
+	say "$(printf '%-28s %10.0f qps  %6s lost  %7.3f ms avg   CPU %% of a core: pdns %3d, ddns-backend %3d, dnsperf %3d' \
+		"$1" "$qps" "$lost" "$avg" "$(cpu_pct "$p0" "$p1")" "$(cpu_pct "$b0" "$b1")" "$(cpu_pct "$d0" "$d1")")"
 	echo "$qps $lost $avg" >"$tmp/result.$1"
 }
 
