@@ -2,6 +2,7 @@
 
 #include "backend/lookup.h"
 #include "backend/mirror.h"
+#include "backend/recent.h"
 #include "shared/db.h"
 #include "shared/log.h"
 #include "shared/redis.h"
@@ -25,6 +26,7 @@ struct lookup {
 	struct db_pool *db;                 /* owned; NULL without PostgreSQL */
 	struct stale *stale;                /* owned */
 	struct mirror *mirror;              /* owned; NULL: mirror off */
+	struct recent *recent;              /* owned: when names were last answered */
 	struct event *probe;                /* owned */
 	struct lookup_config cfg;           /* strings not kept */
 	char lookup_sha[48], zones_sha[48]; /* "" until SCRIPT LOAD answered */
@@ -64,6 +66,8 @@ static void stats_stale(struct lookup *l)
 static void op_done(struct op *op, enum source_status st, const char *value, size_t len,
 		    const char *reason)
 {
+	if (op->kind == OP_NAME)
+		recent_mark(op->l->recent, op->name, source_now_ms());
 	op->cb(st, value, len, reason, op->arg);
 	free(op->value);
 	json_decref(op->list);
@@ -593,12 +597,14 @@ static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_d
 
 	switch (mirror_get(l->mirror, name, &value, &len)) {
 	case MIRROR_FOUND:
+		recent_mark(l->recent, name, source_now_ms());
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
 		(void)stale_put(l->stale, name, value, len, source_now_ms());
 		cb(SOURCE_FOUND, value, len, NULL, arg);
 		return 0;
 	case MIRROR_ABSENT:
+		recent_mark(l->recent, name, source_now_ms());
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
 		stale_remove(l->stale, name);
@@ -652,8 +658,11 @@ static int src_stale(void *ctx, const char *name, char **ret_json)
 	int r = stale_get(stale_of(l), name, l->cfg.stale_ttl_cap, l->cfg.stale_max_age_ms,
 			  source_now_ms(), ret_json);
 
-	if (r == 0 && l->stats)
-		metric_inc(l->stats->stale_served);
+	if (r == 0) {
+		recent_mark(l->recent, name, source_now_ms());
+		if (l->stats)
+			metric_inc(l->stats->stale_served);
+	}
 	return r;
 }
 
@@ -682,6 +691,8 @@ int lookup_create(struct event_base *base, const struct lookup_config *cfg,
 	l->cfg = *cfg;
 	l->cfg.redis_url = l->cfg.database_url = NULL;
 	if (!(l->stale = stale_create(cfg->stale_entries, cfg->stale_bytes)))
+		goto fail;
+	if (!(l->recent = recent_create(LOOKUP_RECENT_BITS)))
 		goto fail;
 	if (cfg->redis_url) {
 		struct redis_client_opts opts = {
@@ -758,6 +769,7 @@ void lookup_destroy(struct lookup *l)
 	db_pool_destroy(l->db);
 	l->db = NULL;
 	stale_destroy(l->stale);
+	recent_destroy(l->recent);
 	free(l->zones_last);
 	free(l);
 }
@@ -765,6 +777,11 @@ void lookup_destroy(struct lookup *l)
 void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds)
 {
 	l->cfg.stale_ttl_cap = seconds;
+}
+
+int64_t lookup_last_answer(const struct lookup *l, const char *name)
+{
+	return recent_last(l->recent, name);
 }
 
 void lookup_stale_drop(struct lookup *l, const char *name)

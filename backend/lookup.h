@@ -59,6 +59,15 @@ void lookup_destroy(struct lookup *l);
 /* TTL cap of stale answers (reloadable). */
 void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
 
+/* Slots of the table of when names were last answered (2^16: 512 KiB). */
+#define LOOKUP_RECENT_BITS 16
+
+/*
+ * A time (source_now_ms()) no earlier than the last lookup answer of @name
+ * or any name below it; INT64_MIN when there was none.
+ */
+int64_t lookup_last_answer(const struct lookup *l, const char *name);
+
 /* Forgets the stale answers of @name and below (purge notices). */
 void lookup_stale_drop(struct lookup *l, const char *name);
 

@@ -21,6 +21,7 @@ struct flush {
 	struct flush *prev, *next;
 	bool again;          /* another notice came while this one was in flight */
 	bool second;         /* the flush in flight is the second one */
+	int64_t sent_ms;     /* when the first flush was sent */
 	struct event *timer; /* owned: the second flush, PURGE_REFLUSH_MS after the first */
 	char name[DNSNAME_SIZE];
 };
@@ -94,7 +95,15 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 		flush_send(f);
 		return;
 	}
-	if (code == 200 && !f->second) {
+	if (code == 200 && !f->second && p->lookup &&
+	    lookup_last_answer(p->lookup, f->name) < f->sent_ms - PURGE_REFLUSH_MS) {
+		/*
+		 * Nothing at or below the name was answered from shortly
+		 * before the flush on: no query can put an old answer back.
+		 */
+		if (p->stats)
+			metric_inc(p->stats->reflushes_skipped);
+	} else if (code == 200 && !f->second) {
 		/*
 		 * A query pdns was answering as the flush came may still put
 		 * the old answer into its caches after it: flush once more
@@ -119,6 +128,8 @@ static void flush_send(struct flush *f)
 
 	if (!req)
 		goto fail;
+	if (!f->second)
+		f->sent_ms = source_now_ms();
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", p->host);
 	evhttp_add_header(h, "X-API-Key", p->key);

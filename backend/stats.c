@@ -46,6 +46,10 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 				     "Cache flushes sent to the PowerDNS API.");
 	st->purge_errors = metrics_counter(reg, "ddns_backend_purge_errors_total",
 					   "Cache flushes that failed.");
+	st->reflushes_skipped =
+		metrics_counter(reg, "ddns_backend_reflushes_skipped_total",
+				"Second cache flushes left out: nothing at or below the name was "
+				"answered from shortly before the first on.");
 	st->stale_entries = metrics_gauge(reg, "ddns_backend_stale_entries",
 					  "Entries in the serve-stale store.");
 }

@@ -22,7 +22,8 @@ struct backend_stats {
 	struct metric *latency;      /* histogram: seconds from request to reply */
 	struct metric *purges;       /* cache flushes sent to pdns */
 	struct metric *purge_errors;
-	struct metric *stale_entries; /* gauge */
+	struct metric *reflushes_skipped; /* second flushes found needless */
+	struct metric *stale_entries;     /* gauge */
 };
 
 /* Registers every metric in @reg; fields stay NULL when registration fails. */
