@@ -204,9 +204,11 @@ cpu_report() {
 			"irq+softirq %.0f%% (loopback TCP mostly, not in the processes), steal %.0f%%, other processes %.0f%%\n",
 			ncpu, ncpu * 100, s, w, tot + w, machine, irq, steal, machine - tot - w - irq - steal }'
 }
+# metric NAME [BASE_URL]: a counter of ddns-api (or of the daemon at BASE_URL)
 metric() {
-	curl -fsS "$api/metrics" | awk -v m="$1" '$1 == m { print $2 + 0; f = 1 } END { if (!f) print 0 }'
+	curl -fsS "${2:-$api}/metrics" | awk -v m="$1" '$1 == m { print $2 + 0; f = 1 } END { if (!f) print 0 }'
 }
+backend=http://$DDNS_BACKEND_LISTEN
 
 # wrk_run LABEL MODE DATAFILE FIRST_OCTET SECONDS: prints the wrk-result line; the
 # CPU split goes to stderr
@@ -264,14 +266,20 @@ say "== writes: PUT rrsets, wrk $threads threads, $conns connections, $seconds s
 data_file "$tmp/data"
 wrk_run warm write "$tmp/data" 100 3 >/dev/null 2>&1
 w0=$(metric api_writes_total)
+f0=$(metric ddns_backend_purges_total "$backend")
+s0=$(metric ddns_backend_reflushes_skipped_total "$backend")
 perf_start writes
 res=$(wrk_run writes write "$tmp/data" 10 "$seconds")
 perf_stop writes
 w1=$(metric api_writes_total)
+sleep 0.5 # the last second flushes
+f1=$(metric ddns_backend_purges_total "$backend")
+s1=$(metric ddns_backend_reflushes_skipped_total "$backend")
 writes_rps=$(rate "$res")
 say "writes: $writes_rps/s, $(field "$res" requests) requests, latency p50 $(field "$res" p50_ms) ms" \
 	"p99 $(field "$res" p99_ms) ms max $(field "$res" max_ms) ms; errors: non-2xx $(field "$res" non2xx)," \
 	"socket $(field "$res" socket_errors); api_writes_total +$((w1 - w0))"
+say "pdns cache flushes by ddns-backend: $((f1 - f0)), second flushes left out (no query near): $((s1 - s0))"
 write_errors=$(($(field "$res" non2xx) + $(field "$res" socket_errors)))
 # every request counted by wrk must have committed a change (wrk may count a
 # request whose answer came after it stopped, hence the small slack)
