@@ -797,6 +797,27 @@ else
 fi
 base=http://$DDNS_API_LISTEN
 
+# api_rrsets_replace refuses by itself, beneath ddns-api's checks: a user
+# disabled while a verified token is still remembered reaches it
+sqlstate() {
+	psql "$db" -qAt -c '\set VERBOSITY sqlstate' -c "$1" 2>&1 | sed -n 's/^ERROR: *//p'
+}
+replace_sql() {
+	echo "SELECT api_rrsets_replace($1, '$2', '[{\"name\":\"$2\",\"type\":\"A\",\"ttl\":60,\"records\":[\"192.0.2.77\"]}]', 100, 'test', '127.0.0.1', 'test')"
+}
+sql "SELECT api_domain_claim($uq, 'qdom.dyn.test.', 5, 'test', '127.0.0.1', 'test')" >/dev/null
+replaced() {
+	sql "SELECT ($(replace_sql "$1" "$2"))->>'changed'" | tee /dev/stderr | grep -qx true
+}
+check "sql: the owner replaces an RRset" replaced "$uq" qdom.dyn.test.
+check "sql: another user's domain: DDN01" test "$(sqlstate "$(replace_sql "$ub" qdom.dyn.test.)")" = DDN01
+check "sql: a domain nobody holds: DDN01" test "$(sqlstate "$(replace_sql "$uq" none.dyn.test.)")" = DDN01
+sql "UPDATE users SET status = 'disabled' WHERE id = $uq"
+check "sql: a disabled user, own domain: DDU01" test "$(sqlstate "$(replace_sql "$uq" qdom.dyn.test.)")" = DDU01
+check "sql: a disabled user, a domain nobody holds: DDU01" \
+	test "$(sqlstate "$(replace_sql "$uq" none.dyn.test.)")" = DDU01
+sql "UPDATE users SET status = 'active' WHERE id = $uq"
+
 check "no sanitizer report in any ddns-api log" api_logs_clean
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 
