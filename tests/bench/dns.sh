@@ -5,8 +5,12 @@
 # loopback in the same run. Also: ddns-backend's RSS, the replica's Redis
 # memory per name, and ddns-cache's cold load time for N and for 10 N names.
 #
+# Every run is measured after a warm-up with the same queries (BENCH_WARMUP
+# seconds, the same for every backend): a server in service has warm caches,
+# and a cold start would mostly measure how fast the first 100,000 misses go.
+#
 # Usage: tests/bench/dns.sh BUILDDIR   (env: BENCH_NAMES=100000, BENCH_SECONDS=15,
-#        BENCH_BIG=1000000: names for the second cold load, 0 to skip)
+#        BENCH_WARMUP=5, BENCH_BIG=1000000: names for the second cold load, 0 to skip)
 # Ends with one line:
 #   bench-dns: caches_off_vs_gpgsql=X caches_off_vs_lmdb=Y cached_vs_lmdb=Z lost=N rss_mb=M
 set -euo pipefail
@@ -18,6 +22,7 @@ names=${BENCH_NAMES:-100000}
 threads=${BENCH_PDNS_THREADS:-3}       # pdns distributor threads, the same for every backend
 outstanding=${BENCH_OUTSTANDING:-100}  # dnsperf queries in flight
 seconds=${BENCH_SECONDS:-15}
+warmup=${BENCH_WARMUP:-5}
 big=${BENCH_BIG:-1000000}
 
 for tool in dnsperf pdnsutil; do
@@ -167,6 +172,10 @@ with_pdns() {
 	pdns_start "$tmp/pdns-$label" "$dns_port" "$api_port" "$key" "$@" $cacheflags \
 		--receiver-threads=1 --distributor-threads="$threads"
 	wait_dns "$dns_port" dyn.test 60 || die "pdns ($label) did not answer, see $tmp/pdns-$label/pdns.log"
+	if [ "$warmup" -gt 0 ]; then
+		dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$warmup" -c 8 -q "$outstanding" \
+			>/dev/null 2>&1 || true
+	fi
 	perf "$label"
 	stop_pid "$tmp/pdns-$label/pdns.pid"
 }
@@ -178,7 +187,7 @@ DDNS_BACKEND_SOCKET=$backend_sock DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port) \
 wait_file "$backend_sock" 20 || die "ddns-backend did not start, see $tmp/backend.log"
 remote=$(pdns_remote_flags "$backend_sock")
 
-say "== dnsperf, $seconds s per run, $names names, 10% non-existent, pdns distributor threads $threads, $outstanding queries in flight"
+say "== dnsperf, $seconds s per run after $warmup s of warm-up, $names names, 10% non-existent, pdns distributor threads $threads, $outstanding queries in flight"
 # shellcheck disable=SC2086
 with_pdns ddns-caches-off "$caches_off" $remote
 # shellcheck disable=SC2086
