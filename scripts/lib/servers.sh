@@ -189,3 +189,14 @@ pdns_start() {
 pdns_remote_flags() {
 	echo "--launch=remote" "--remote-connection-string=unix:path=$1,timeout=2000"
 }
+
+# cpu_ticks PID...: user + system CPU clock ticks (getconf CLK_TCK a second)
+# the processes used so far; a process that is gone counts 0 (the benchmarks)
+cpu_ticks() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}

@@ -141,15 +141,6 @@ say "claimed $n_users domains, one A record each"
 # ---- measurement helpers ---------------------------------------------------------
 
 clk=$(getconf CLK_TCK)
-# ticks PID...: user + system CPU ticks of the processes
-ticks() {
-	local p t=0 v
-	for p in "$@"; do
-		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
 pg_pids() {
 	local pm p
 	pm=$(head -n 1 "$pgdata/postmaster.pid")
@@ -184,12 +175,12 @@ cpu_snapshot() {
 			   print "zz-steal", $9 }' /proc/stat
 	for g in "${groups[@]}"; do
 		# shellcheck disable=SC2046
-		echo "$g $(ticks $(group_pids "$g"))"
+		echo "$g $(cpu_ticks $(group_pids "$g"))"
 	done
 	# PostgreSQL: the postmaster's own and its exited children's time (autovacuum
 	# workers come and go) plus the live children's
 	# shellcheck disable=SC2046
-	echo "postgres $(($(ticks $(group_pids postgres)) + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
+	echo "postgres $(($(cpu_ticks $(group_pids postgres)) + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
 		"/proc/$(group_pids postmaster)/stat")))"
 }
 # cpu_report BEFORE AFTER WALL_S WRK_CPU_S: "% of one core" per group

@@ -128,15 +128,6 @@ key=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 caches_off="--cache-ttl=0 --query-cache-ttl=0 --negquery-cache-ttl=0"
 
 clk=$(getconf CLK_TCK)
-# ticks PID...: user + system CPU ticks of the processes (0 for a missing one)
-ticks() {
-	local p t=0 v
-	for p in "$@"; do
-		v=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
 # cpu_pct TICKS_BEFORE TICKS_AFTER: % of one core over the run
 cpu_pct() { echo "($2 - $1) * 100 / $clk / $seconds" | bc; }
 
@@ -146,13 +137,13 @@ perf() {
 	local out qps lost avg pdns_pid backend_pid p0 b0 d0 p1 b1 d1
 	pdns_pid=$(cat "$tmp/pdns-$1/pdns.pid")
 	backend_pid=$(cat "$tmp/backend.pid" 2>/dev/null) || backend_pid=
-	p0=$(ticks "$pdns_pid")
-	b0=$(ticks $backend_pid)
+	p0=$(cpu_ticks "$pdns_pid")
+	b0=$(cpu_ticks $backend_pid)
 	d0=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
 	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$seconds" -c 8 -q "$outstanding" \
 		>"$tmp/dnsperf.$1" 2>&1 || true
-	p1=$(ticks "$pdns_pid")
-	b1=$(ticks $backend_pid)
+	p1=$(cpu_ticks "$pdns_pid")
+	b1=$(cpu_ticks $backend_pid)
 	d1=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
 	out=$(cat "$tmp/dnsperf.$1")
 	qps=$(awk '/Queries per second:/ { print $4 }' <<<"$out")

@@ -12,16 +12,16 @@ static const struct {
 	const char *name;
 	int64_t want;
 } cases[] = {
-	{ "h1.dyn.test.", 100 },        /* the name itself */
-	{ "dyn.test.", 100 },           /* its zone: a flush of it covers h1 */
-	{ "test.", 300 },               /* both names are below */
-	{ ".", 300 },                   /* the root covers everything */
-	{ "b.other.test.", 300 },       /* an ancestor */
-	{ "other.test.", 300 },         /* an ancestor further up */
-	{ "a.b.other.test.", 300 },     /* the second name */
-	{ "h2.dyn.test.", INT64_MIN },  /* a sibling: never answered */
+	{ "h1.dyn.test.", 100 },         /* the name itself */
+	{ "dyn.test.", 100 },            /* its zone: a flush of it covers h1 */
+	{ "test.", 300 },                /* both names are below */
+	{ ".", 300 },                    /* the root covers everything */
+	{ "b.other.test.", 300 },        /* an ancestor */
+	{ "other.test.", 300 },          /* an ancestor further up */
+	{ "a.b.other.test.", 300 },      /* the second name */
+	{ "h2.dyn.test.", INT64_MIN },   /* a sibling: never answered */
 	{ "x.h1.dyn.test.", INT64_MIN }, /* below a marked name: not marked */
-	{ "dyn.test", INT64_MIN },      /* no trailing dot: another key */
+	{ "dyn.test", INT64_MIN },       /* no trailing dot: another key */
 };
 
 static struct recent *marked(void)
