@@ -16,11 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum flush_state {
+	FLUSH_QUEUED,  /* waits its turn in p->queue */
+	FLUSH_SENT,    /* the request is with evhttp */
+	FLUSH_WAITING, /* the timer will queue its second flush */
+};
+
 struct flush {
-	struct purge *p; /* borrowed */
-	struct flush *prev, *next;
+	struct purge *p;           /* borrowed */
+	struct flush *prev, *next; /* p->flushes: every flush */
+	struct flush *qnext;       /* p->queue, while FLUSH_QUEUED */
+	enum flush_state state;
 	bool again;          /* another notice came while this one was in flight */
-	bool second;         /* the flush in flight is the second one */
+	bool second;         /* the next or current request is the second one */
 	int64_t sent_ms;     /* when the first flush was sent */
 	struct event *timer; /* owned: the second flush, PURGE_REFLUSH_MS after the first */
 	char name[DNSNAME_SIZE];
@@ -28,23 +36,58 @@ struct flush {
 
 struct purge {
 	struct event_base *base;
-	struct lookup *lookup;          /* borrowed */
-	struct backend_stats *stats;    /* borrowed */
-	struct redis_client *sub;       /* owned */
-	struct evhttp_connection *http; /* owned; NULL: no API */
-	char *host, *path, *key;        /* owned */
-	struct flush *flushes;          /* owned list */
-	unsigned n_flushes;
+	struct lookup *lookup;            /* borrowed */
+	struct backend_stats *stats;      /* borrowed */
+	struct redis_client *sub;         /* owned */
+	struct evhttp_connection *http;   /* owned; NULL: no API */
+	char *host, *path, *key;          /* owned */
+	struct flush *flushes;            /* owned list */
+	struct flush *queue, *queue_tail; /* borrowed from @flushes: first in, first sent */
+	unsigned n_flushes, n_queued, n_sent;
 	bool connected_once;
 	bool skip_logged;
 };
 
-static void flush_send(struct flush *f);
+static void pump(struct purge *p);
+
+static void unqueue(struct flush *f)
+{
+	struct purge *p = f->p;
+	struct flush **pp = &p->queue, *prev = NULL;
+
+	while (*pp && *pp != f) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	if (!*pp)
+		return;
+	*pp = f->qnext;
+	if (p->queue_tail == f)
+		p->queue_tail = prev;
+	f->qnext = NULL;
+	p->n_queued--;
+}
+
+static void enqueue(struct flush *f)
+{
+	struct purge *p = f->p;
+
+	f->state = FLUSH_QUEUED;
+	f->qnext = NULL;
+	if (p->queue_tail)
+		p->queue_tail->qnext = f;
+	else
+		p->queue = f;
+	p->queue_tail = f;
+	p->n_queued++;
+}
 
 static void flush_free(struct flush *f)
 {
 	struct purge *p = f->p;
 
+	if (f->state == FLUSH_QUEUED)
+		unqueue(f);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -62,13 +105,8 @@ static void on_reflush(evutil_socket_t fd, short what, void *arg)
 	struct flush *f = arg;
 
 	f->second = true;
-	flush_send(f);
-}
-
-/* Whether @f waits for its second flush (nothing of it in flight). */
-static bool waiting(const struct flush *f)
-{
-	return f->timer && evtimer_pending(f->timer, NULL);
+	enqueue(f);
+	pump(f->p);
 }
 
 static void on_flushed(struct evhttp_request *req, void *arg)
@@ -77,6 +115,7 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 	struct purge *p = f->p;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 
+	p->n_sent--;
 	if (code == 200) {
 		if (p->stats)
 			metric_inc(p->stats->purges);
@@ -92,17 +131,16 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 	if (f->again) {
 		f->again = false;
 		f->second = false;
-		flush_send(f);
-		return;
-	}
-	if (code == 200 && !f->second && p->lookup &&
-	    lookup_last_answer(p->lookup, f->name) < f->sent_ms - PURGE_REFLUSH_MS) {
+		enqueue(f);
+	} else if (code == 200 && !f->second && p->lookup &&
+		   lookup_last_answer(p->lookup, f->name) < f->sent_ms - PURGE_REFLUSH_MS) {
 		/*
 		 * Nothing at or below the name was answered from shortly
 		 * before the flush on: no query can put an old answer back.
 		 */
 		if (p->stats)
 			metric_inc(p->stats->reflushes_skipped);
+		flush_free(f);
 	} else if (code == 200 && !f->second) {
 		/*
 		 * A query pdns was answering as the flush came may still put
@@ -114,11 +152,16 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 		if (!f->timer)
 			f->timer = evtimer_new(p->base, on_reflush, f);
 		if (f->timer && evtimer_add(f->timer, &tv) == 0)
-			return;
+			f->state = FLUSH_WAITING;
+		else
+			flush_free(f);
+	} else {
+		flush_free(f);
 	}
-	flush_free(f);
+	pump(p);
 }
 
+/* Hands @f to evhttp; frees it when that fails. */
 static void flush_send(struct flush *f)
 {
 	struct purge *p = f->p;
@@ -139,12 +182,76 @@ static void flush_send(struct flush *f)
 	/* on failure evhttp frees @req itself */
 	if (evhttp_make_request(p->http, req, EVHTTP_REQ_PUT, uri) < 0)
 		goto fail;
+	f->state = FLUSH_SENT;
+	p->n_sent++;
 	return;
 fail:
 	if (p->stats)
 		metric_inc(p->stats->purge_errors);
 	log_warn(NULL, "could not send the flush of \"%s\" to the pdns api", f->name);
 	flush_free(f);
+}
+
+/*
+ * Sends queued flushes, PURGE_SENDING at a time: PowerDNS's API answers one
+ * after the other on the connection anyway, and what waits here can still
+ * be merged (a name noticed twice, a backlog collapsed).
+ */
+static void pump(struct purge *p)
+{
+	while (p->queue && p->n_sent < PURGE_SENDING) {
+		struct flush *f = p->queue;
+
+		unqueue(f);
+		flush_send(f);
+	}
+}
+
+static struct flush *flush_find(struct purge *p, const char *name)
+{
+	for (struct flush *f = p->flushes; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * More than PURGE_COLLAPSE names wait to be sent: PowerDNS cannot keep up
+ * with them one by one. One flush of the root flushes them all (and the
+ * rest of the caches, which refill): late for no name, instead of later
+ * and later for each.
+ */
+static void collapse(struct purge *p)
+{
+	struct flush *f;
+
+	if (p->stats)
+		metric_inc(p->stats->purge_collapses);
+	log_info(NULL, "%u cache flushes waiting: flushing all of the pdns caches at once",
+		 p->n_queued);
+	while (p->queue)
+		flush_free(p->queue);
+	f = flush_find(p, ".");
+	if (f && f->state == FLUSH_SENT) {
+		f->again = true;
+		return;
+	}
+	if (f) { /* waiting for its second flush: this is a first one */
+		evtimer_del(f->timer);
+		f->second = false;
+		enqueue(f);
+		return;
+	}
+	if (!(f = calloc(1, sizeof(*f))))
+		return;
+	f->p = p;
+	snprintf(f->name, sizeof(f->name), ".");
+	f->next = p->flushes;
+	if (p->flushes)
+		p->flushes->prev = f;
+	p->flushes = f;
+	p->n_flushes++;
+	enqueue(f);
 }
 
 static void flush_name(struct purge *p, const char *name)
@@ -158,22 +265,27 @@ static void flush_name(struct purge *p, const char *name)
 		p->skip_logged = true;
 		return;
 	}
-	for (f = p->flushes; f; f = f->next) {
-		if (strcmp(f->name, name) != 0)
-			continue;
-		if (waiting(f)) { /* a new change: flush now, and once more later */
+	if ((f = flush_find(p, name))) {
+		switch (f->state) {
+		case FLUSH_QUEUED: /* not sent yet: it will see this change */
+			f->second = false;
+			break;
+		case FLUSH_SENT:
+			f->again = true;
+			break;
+		case FLUSH_WAITING: /* a new change: flush now, and once more later */
 			evtimer_del(f->timer);
 			f->second = false;
-			flush_send(f);
-		} else {
-			f->again = true;
+			enqueue(f);
+			break;
 		}
+		pump(p);
 		return;
 	}
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
 		/* a first flush matters more than a second one */
 		for (f = p->flushes; f; f = f->next)
-			if (waiting(f)) {
+			if (f->state == FLUSH_WAITING) {
 				flush_free(f);
 				break;
 			}
@@ -194,7 +306,10 @@ static void flush_name(struct purge *p, const char *name)
 		p->flushes->prev = f;
 	p->flushes = f;
 	p->n_flushes++;
-	flush_send(f);
+	enqueue(f);
+	if (p->n_queued > PURGE_COLLAPSE)
+		collapse(p);
+	pump(p);
 }
 
 void purge_notice(struct purge *p, const char *msg, size_t len)

@@ -5,9 +5,15 @@
  * each name published there, drops the name and everything below it from
  * the serve-stale store and asks PowerDNS to flush it from its caches:
  *   PUT <pdns_api_url>/api/v1/servers/localhost/cache/flush?domain=<name>
- * with X-API-Key. A notice for a name whose flush is in flight is coalesced:
- * one more flush follows when the current one ends. At most PURGE_INFLIGHT_MAX
- * names wait at once; beyond that a notice is dropped (logged, counted) and
+ * with X-API-Key. Flushes wait in a queue and go PURGE_SENDING at a time (the
+ * API answers one request after the other, each in about 2 ms). A notice for
+ * a name already queued is merged into it; for a name whose flush is in
+ * flight, one more flush follows when the current one ends. When more than
+ * PURGE_COLLAPSE names are queued, they are replaced by one flush of the root
+ * (everything): a burst of changes to many names costs the caches a refill
+ * instead of delaying each flush further (counted). At most
+ * PURGE_INFLIGHT_MAX flushes exist at once (queued, sent, or waiting for
+ * their second round); beyond that a notice is dropped (logged, counted) and
  * the PowerDNS cache TTLs (20 s / 60 s) bound the staleness.
  *
  * Pub/sub loses messages while the subscriber reconnects: after every
@@ -23,6 +29,8 @@ struct event_base;
 struct purge;
 
 #define PURGE_INFLIGHT_MAX 1024
+#define PURGE_SENDING      2
+#define PURGE_COLLAPSE     32
 #define PURGE_TIMEOUT_S    5
 #define PURGE_REFLUSH_MS   100
 

@@ -50,6 +50,10 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 		metrics_counter(reg, "ddns_backend_reflushes_skipped_total",
 				"Second cache flushes left out: nothing at or below the name was "
 				"answered from shortly before the first on.");
+	st->purge_collapses =
+		metrics_counter(reg, "ddns_backend_purge_collapses_total",
+				"Times too many flushes were queued and one flush of all of the "
+				"pdns caches replaced them.");
 	st->stale_entries = metrics_gauge(reg, "ddns_backend_stale_entries",
 					  "Entries in the serve-stale store.");
 }

@@ -23,6 +23,7 @@ struct backend_stats {
 	struct metric *purges;       /* cache flushes sent to pdns */
 	struct metric *purge_errors;
 	struct metric *reflushes_skipped; /* second flushes found needless */
+	struct metric *purge_collapses;   /* queued flushes replaced by one of the root */
 	struct metric *stale_entries;     /* gauge */
 };
 

@@ -251,6 +251,34 @@ check "... is flushed once" flushes_settle 3
 check "... and its second flush counted as left out" \
 	metric_is ddns_backend_reflushes_skipped_total 1
 
+# a burst of changes to many names: PowerDNS takes one flush at a time, so the
+# queue is replaced by one flush of everything instead of growing (or dropping)
+# purges_settled: ddns_backend_purges_total, once it stays put for 0.5 s
+purges_settled() {
+	local v w i
+	v=$(metric ddns_backend_purges_total)
+	for i in $(seq 1 40); do
+		sleep 0.5
+		w=$(metric ddns_backend_purges_total)
+		[ "$w" = "$v" ] && break
+		v=$w
+	done
+	echo "$v"
+}
+before_burst=$(purges_settled)
+check "a burst of 300 notices for distinct names" \
+	sh -c "for i in \$(seq 1 300); do echo PUBLISH dns:purge burst\$i.dyn.test.; done |
+	       redis-cli -h 127.0.0.1 -p $redis_port -n 1 >/dev/null"
+check "... collapses the queue into one flush of everything" \
+	wait_metric ddns_backend_purge_collapses_total
+after_burst=$(purges_settled)
+check "... with far fewer flushes than notices ($((after_burst - before_burst)) for 300)" \
+	test $((after_burst - before_burst)) -lt 150
+check "... and none failed or dropped" metric_is ddns_backend_purge_errors_total 0
+check "a notice after the burst is flushed" \
+	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge later.dyn.test. >/dev/null"
+check "... once more" flushes_settle $((after_burst + 1))
+
 # ---- the mirror: the replica in memory, kept current by name notices ---------
 readyz() {
 	curl -sS --max-time 2 "http://127.0.0.1:$http_port/readyz"
