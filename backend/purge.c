@@ -207,6 +207,24 @@ static void pump(struct purge *p)
 	}
 }
 
+/* A new first flush of @name, queued; NULL when out of memory. */
+static struct flush *queue_new(struct purge *p, const char *name)
+{
+	struct flush *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->p = p;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->next = p->flushes;
+	if (p->flushes)
+		p->flushes->prev = f;
+	p->flushes = f;
+	p->n_flushes++;
+	enqueue(f);
+	return f;
+}
+
 static struct flush *flush_find(struct purge *p, const char *name)
 {
 	for (struct flush *f = p->flushes; f; f = f->next)
@@ -242,16 +260,7 @@ static void collapse(struct purge *p)
 		enqueue(f);
 		return;
 	}
-	if (!(f = calloc(1, sizeof(*f))))
-		return;
-	f->p = p;
-	snprintf(f->name, sizeof(f->name), ".");
-	f->next = p->flushes;
-	if (p->flushes)
-		p->flushes->prev = f;
-	p->flushes = f;
-	p->n_flushes++;
-	enqueue(f);
+	queue_new(p, ".");
 }
 
 static void flush_name(struct purge *p, const char *name)
@@ -297,16 +306,8 @@ static void flush_name(struct purge *p, const char *name)
 			 name);
 		return;
 	}
-	if (!(f = calloc(1, sizeof(*f))))
+	if (!queue_new(p, name))
 		return;
-	f->p = p;
-	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->next = p->flushes;
-	if (p->flushes)
-		p->flushes->prev = f;
-	p->flushes = f;
-	p->n_flushes++;
-	enqueue(f);
 	if (p->n_queued > PURGE_COLLAPSE)
 		collapse(p);
 	pump(p);
