@@ -44,6 +44,8 @@ struct purge {
 	struct flush *flushes;            /* owned list */
 	struct flush *queue, *queue_tail; /* borrowed from @flushes: first in, first sent */
 	unsigned n_flushes, n_queued, n_sent;
+	unsigned long long collapses; /* since the last log line about them */
+	int64_t collapse_logged_ms;
 	bool connected_once;
 	bool skip_logged;
 };
@@ -245,8 +247,16 @@ static void collapse(struct purge *p)
 
 	if (p->stats)
 		metric_inc(p->stats->purge_collapses);
-	log_info(NULL, "%u cache flushes waiting: flushing all of the pdns caches at once",
-		 p->n_queued);
+	p->collapses++;
+	if (source_now_ms() - p->collapse_logged_ms >= PURGE_COLLAPSE_LOG_MS) {
+		/* at most one line every PURGE_COLLAPSE_LOG_MS under a lasting burst */
+		log_info(NULL,
+			 "%u cache flushes waiting: flushing all of the pdns caches at once "
+			 "(%llu collapses counted since the last such line)",
+			 p->n_queued, p->collapses);
+		p->collapses = 0;
+		p->collapse_logged_ms = source_now_ms();
+	}
 	while (p->queue)
 		flush_free(p->queue);
 	f = flush_find(p, ".");
@@ -415,6 +425,7 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 	if (!p)
 		return -ENOMEM;
 	p->base = base;
+	p->collapse_logged_ms = INT64_MIN / 2; /* the first collapse is logged */
 	p->lookup = lookup;
 	p->stats = stats;
 	if (cfg->api_url && *cfg->api_url && cfg->api_key && *cfg->api_key) {

@@ -28,11 +28,12 @@
 struct event_base;
 struct purge;
 
-#define PURGE_INFLIGHT_MAX 1024
-#define PURGE_SENDING      2
-#define PURGE_COLLAPSE     32
-#define PURGE_TIMEOUT_S    5
-#define PURGE_REFLUSH_MS   100
+#define PURGE_INFLIGHT_MAX    1024
+#define PURGE_SENDING         2
+#define PURGE_COLLAPSE        32
+#define PURGE_COLLAPSE_LOG_MS 10000
+#define PURGE_TIMEOUT_S       5
+#define PURGE_REFLUSH_MS      100
 
 struct purge_config {
 	const char *redis_url; /* borrowed: the pub/sub Redis (db1) */
