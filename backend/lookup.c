@@ -3,6 +3,7 @@
 #include "backend/lookup.h"
 #include "backend/mirror.h"
 #include "backend/recent.h"
+#include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/log.h"
 #include "shared/redis.h"
@@ -67,7 +68,7 @@ static void op_done(struct op *op, enum source_status st, const char *value, siz
 		    const char *reason)
 {
 	if (op->kind == OP_NAME)
-		recent_mark(op->l->recent, op->name, source_now_ms());
+		recent_mark(op->l->recent, op->name, clock_ms());
 	op->cb(st, value, len, reason, op->arg);
 	free(op->value);
 	json_decref(op->list);
@@ -76,7 +77,7 @@ static void op_done(struct op *op, enum source_status st, const char *value, siz
 
 static long long remaining_ms(const struct op *op)
 {
-	return (long long)(op->deadline_ms - source_now_ms()) - DEADLINE_MARGIN_MS;
+	return (long long)(op->deadline_ms - clock_ms()) - DEADLINE_MARGIN_MS;
 }
 
 /* ---- the last resort --------------------------------------------------- */
@@ -86,9 +87,8 @@ static void serve_stale(struct op *op, const char *reason)
 	struct lookup *l = op->l;
 	char *json = NULL;
 
-	if (op->kind == OP_NAME &&
-	    stale_get(l->stale, op->name, l->cfg.stale_ttl_cap, l->cfg.stale_max_age_ms,
-		      source_now_ms(), &json) == 0) {
+	if (op->kind == OP_NAME && stale_get(l->stale, op->name, l->cfg.stale_ttl_cap,
+					     l->cfg.stale_max_age_ms, clock_ms(), &json) == 0) {
 		if (l->stats)
 			metric_inc(l->stats->stale_served);
 		log_debug(NULL, "serving a stale answer for \"%s\": %s", op->name, reason);
@@ -158,7 +158,7 @@ static void on_pg_name(PGresult *res, const struct db_error *err, void *arg)
 	if (l->stats)
 		metric_inc(l->stats->pg_fallbacks);
 	if (op->found) {
-		(void)stale_put(l->stale, op->name, op->value, strlen(op->value), source_now_ms());
+		(void)stale_put(l->stale, op->name, op->value, strlen(op->value), clock_ms());
 		stats_stale(l);
 		op_done(op, SOURCE_FOUND, op->value, strlen(op->value), NULL);
 	} else {
@@ -367,7 +367,7 @@ static void on_redis(redisReply *r, const char *err, void *arg)
 		op_done(op, SOURCE_ABSENT, NULL, 0, NULL);
 		return;
 	}
-	(void)stale_put(l->stale, op->name, v->str, v->len, source_now_ms());
+	(void)stale_put(l->stale, op->name, v->str, v->len, clock_ms());
 	stats_stale(l);
 	op_done(op, SOURCE_FOUND, v->str, v->len, NULL);
 }
@@ -594,17 +594,19 @@ static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_d
 	struct op *op;
 	const char *value;
 	size_t len;
+	int64_t now;
 
 	switch (mirror_get(l->mirror, name, &value, &len)) {
 	case MIRROR_FOUND:
-		recent_mark(l->recent, name, source_now_ms());
+		now = clock_ms();
+		recent_mark(l->recent, name, now);
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
-		(void)stale_put(l->stale, name, value, len, source_now_ms());
+		(void)stale_put(l->stale, name, value, len, now);
 		cb(SOURCE_FOUND, value, len, NULL, arg);
 		return 0;
 	case MIRROR_ABSENT:
-		recent_mark(l->recent, name, source_now_ms());
+		recent_mark(l->recent, name, clock_ms());
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
 		stale_remove(l->stale, name);
@@ -656,10 +658,10 @@ static int src_stale(void *ctx, const char *name, char **ret_json)
 {
 	struct lookup *l = ctx;
 	int r = stale_get(stale_of(l), name, l->cfg.stale_ttl_cap, l->cfg.stale_max_age_ms,
-			  source_now_ms(), ret_json);
+			  clock_ms(), ret_json);
 
 	if (r == 0) {
-		recent_mark(l->recent, name, source_now_ms());
+		recent_mark(l->recent, name, clock_ms());
 		if (l->stats)
 			metric_inc(l->stats->stale_served);
 	}

@@ -20,6 +20,7 @@
 #include "backend/source.h"
 #include "backend/stale.h"
 #include "backend/stats.h"
+#include "shared/clock.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -63,7 +64,7 @@ void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
 #define LOOKUP_RECENT_BITS 16
 
 /*
- * A time (source_now_ms()) no earlier than the last lookup answer of @name
+ * A time (clock_ms()) no earlier than the last lookup answer of @name
  * or any name below it; INT64_MIN when there was none.
  */
 int64_t lookup_last_answer(const struct lookup *l, const char *name);

@@ -1,6 +1,7 @@
 /* The mirror: the live replica generation in memory, kept current by name notices. */
 
 #include "backend/mirror.h"
+#include "shared/clock.h"
 
 #include "backend/source.h"
 #include "shared/dnsname.h"
@@ -177,7 +178,7 @@ static void reset(struct mirror *m, const char *why)
 static void reset_later(struct mirror *m, const char *why)
 {
 	reset(m, why);
-	m->retry_after_ms = source_now_ms() + MIRROR_RETRY_MS;
+	m->retry_after_ms = clock_ms() + MIRROR_RETRY_MS;
 }
 
 static void grow(struct mirror *m)
@@ -260,7 +261,7 @@ static void over_limit(struct mirror *m)
 			 m->cfg.max_bytes);
 	m->limit_logged = true;
 	reset(m, "mirror_max_bytes reached");
-	m->retry_after_ms = source_now_ms() + MIRROR_LIMIT_RETRY_MS;
+	m->retry_after_ms = clock_ms() + MIRROR_LIMIT_RETRY_MS;
 }
 
 /* Applies the value @v (nil: no such name) of key @key. Returns false after a reset. */
@@ -478,7 +479,7 @@ static void on_reply(redisReply *r, const char *err, void *arg)
 	case CMD_PROBE:
 		if (m->phase >= PH_FILL) {
 			if (gen_matches(m, r))
-				m->gen_ok_ms = source_now_ms();
+				m->gen_ok_ms = clock_ms();
 			else
 				reset(m, "the live generation changed");
 		}
@@ -492,7 +493,7 @@ static void on_reply(redisReply *r, const char *err, void *arg)
 			break;
 		}
 		m->phase = PH_FILL;
-		m->gen_ok_ms = source_now_ms();
+		m->gen_ok_ms = clock_ms();
 		strcpy(m->scan_cursor, "0");
 		scan_next(m);
 		break;
@@ -531,7 +532,7 @@ static void on_marker(struct mirror *m, const char *msg, size_t len)
 
 	if (len != (size_t)n || memcmp(msg, mine, len) != 0)
 		return; /* another process's, or an older epoch's */
-	m->echo_ms = source_now_ms();
+	m->echo_ms = clock_ms();
 	if (m->phase == PH_SYNC) {
 		const char *argv[] = { "GET", REPLICA_GEN_KEY };
 
@@ -621,7 +622,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (m->phase == PH_IDLE) {
-		if (m->retry_after_ms && source_now_ms() < m->retry_after_ms)
+		if (m->retry_after_ms && clock_ms() < m->retry_after_ms)
 			return;
 		m->retry_after_ms = 0;
 		m->phase = PH_SYNC;
@@ -695,7 +696,7 @@ bool mirror_usable(const struct mirror *m)
 
 	if (!m || m->phase != PH_READY)
 		return false;
-	now = source_now_ms();
+	now = clock_ms();
 	return now - m->echo_ms < MIRROR_FRESH_MS && now - m->gen_ok_ms < MIRROR_FRESH_MS;
 }
 

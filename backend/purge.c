@@ -2,6 +2,7 @@
 
 #include "backend/purge.h"
 #include "backend/mirror.h"
+#include "shared/clock.h"
 #include "shared/dnsname.h"
 #include "shared/log.h"
 #include "shared/redis.h"
@@ -174,7 +175,7 @@ static void flush_send(struct flush *f)
 	if (!req)
 		goto fail;
 	if (!f->second)
-		f->sent_ms = source_now_ms();
+		f->sent_ms = clock_ms();
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", p->host);
 	evhttp_add_header(h, "X-API-Key", p->key);
@@ -248,14 +249,14 @@ static void collapse(struct purge *p)
 	if (p->stats)
 		metric_inc(p->stats->purge_collapses);
 	p->collapses++;
-	if (source_now_ms() - p->collapse_logged_ms >= PURGE_COLLAPSE_LOG_MS) {
+	if (clock_ms() - p->collapse_logged_ms >= PURGE_COLLAPSE_LOG_MS) {
 		/* at most one line every PURGE_COLLAPSE_LOG_MS under a lasting burst */
 		log_info(NULL,
 			 "%u cache flushes waiting: flushing all of the pdns caches at once "
 			 "(%llu collapses counted since the last such line)",
 			 p->n_queued, p->collapses);
 		p->collapses = 0;
-		p->collapse_logged_ms = source_now_ms();
+		p->collapse_logged_ms = clock_ms();
 	}
 	while (p->queue)
 		flush_free(p->queue);

@@ -2,6 +2,7 @@
 
 #include "backend/server.h"
 #include "backend/proto.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 
 #include <errno.h>
@@ -62,14 +63,6 @@ struct req {
 	bool pending;  /* a source operation will still call back */
 	bool answered; /* the reply was sent (or the connection is gone) */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void process_input(struct conn *c);
 static void conn_free(struct conn *c);
@@ -145,7 +138,7 @@ static void conn_reply(struct conn *c, char *line, size_t len)
 	struct req *q = c->cur;
 
 	if (st && q)
-		metric_observe(st->latency, (double)(now_ns() - q->start_ns) / 1e9);
+		metric_observe(st->latency, (double)(clock_ns() - q->start_ns) / 1e9);
 	if (!line) {
 		/* out of memory: nothing sensible to say; pdns reconnects */
 		c->closing = true;
@@ -298,7 +291,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 static void req_start(struct conn *c, struct req *q)
 {
 	const struct server_opts *o = &c->srv->opts;
-	int64_t deadline = source_now_ms() + o->deadline_ms;
+	int64_t deadline = q->start_ns / 1000000 + o->deadline_ms; /* no second clock read */
 	struct timeval tv = { (time_t)(o->deadline_ms / 1000),
 			      (suseconds_t)((o->deadline_ms % 1000) * 1000) };
 	int r;
@@ -347,7 +340,7 @@ static void dispatch(struct conn *c, const char *line, size_t len)
 	}
 	q->conn = c;
 	q->srv = c->srv;
-	q->start_ns = now_ns();
+	q->start_ns = clock_ns();
 	c->cur = q;
 	if (proto_parse(line, len, &q->pr, &reason) < 0) {
 		if (st)

@@ -41,12 +41,3 @@ struct source_ops {
 	 */
 	int (*stale)(void *ctx, const char *name, char **ret_json);
 };
-
-/* CLOCK_MONOTONIC in milliseconds: deadlines are on this clock. */
-static inline int64_t source_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

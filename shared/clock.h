@@ -7,6 +7,9 @@
 /* Milliseconds of CLOCK_MONOTONIC (not wall time: for deadlines and durations). */
 long long clock_ms(void);
 
+/* Nanoseconds of CLOCK_MONOTONIC, for short durations (latency histograms). */
+long long clock_ns(void);
+
 /*
  * Sleeps @ms milliseconds in steps of at most 100 ms, for threads that must
  * stop promptly: returns true after the whole sleep, false as soon as *@stop

@@ -1,6 +1,7 @@
 /* dnsquery: one DNS question to one server, on an event loop (see dnsquery.h). */
 
 #include "services/api/dnsquery.h"
+#include "shared/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,10 +40,7 @@ struct dnsquery {
 
 static long long now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_ns() / 1000;
 }
 
 /* ---- packets -------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 
 #include "services/user/account.h"
 #include "services/user/common_passwords.h"
+#include "shared/clock.h"
 #include "shared/dnsname.h"
 
 #include <errno.h>
@@ -351,10 +352,7 @@ bool account_password_needs_rehash(const char *hash, const struct account_pwhash
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_ns() / 1e6;
 }
 
 /* The time one hash with @p takes: the faster of @runs. */
