@@ -7,6 +7,9 @@
 /* Milliseconds of CLOCK_MONOTONIC (not wall time: for deadlines and durations). */
 long long clock_ms(void);
 
+/* Milliseconds since the epoch (CLOCK_REALTIME): for timestamps, never durations. */
+long long clock_wall_ms(void);
+
 /* Nanoseconds of CLOCK_MONOTONIC, for short durations (latency histograms). */
 long long clock_ns(void);
 

@@ -19,14 +19,6 @@
 #define BACKOFF_MIN_MS     100
 #define BACKOFF_MAX_MS     5000
 
-long long cache_wall_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cache_redis_check(redisContext *ctx, redisReply *reply, const char *what)
 {
 	if (!reply) {

@@ -70,8 +70,6 @@ struct cache {
 		*m_generation, *m_purges, *m_errors;
 };
 
-long long cache_wall_now_ms(void); /* CLOCK_REALTIME */
-
 /* Checks a reply of a sync Redis command; logs and returns -EIO on error / NULL. */
 int cache_redis_check(redisContext *ctx, redisReply *reply, const char *what);
 

@@ -1,6 +1,7 @@
 /* The full load into a new generation, the switch, and deleting old generations. */
 
 #include "services/cache/cache_int.h"
+#include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -309,7 +310,7 @@ int cache_load(struct cache *c)
 	replica_meta_key(ctx.gen, key, sizeof(key));
 	rep = redisCommand(c->rdns,
 			   "HSET %s last_change_id %lld snapshot %s loaded_at %lld names %lld", key,
-			   max_id, snapshot, cache_wall_now_ms(), ctx.n_set);
+			   max_id, snapshot, clock_wall_ms(), ctx.n_set);
 	if ((r = cache_redis_check(c->rdns, rep, "HSET meta")) < 0)
 		goto fail;
 	freeReplyObject(rep);

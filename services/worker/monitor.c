@@ -140,22 +140,17 @@ struct monitor *monitor_create(struct event_base *base, const char *redis_url,
 			       struct metrics_registry *metrics)
 {
 	struct monitor *m = calloc(1, sizeof(*m));
-	struct redis_client_opts o = { .command_timeout_ms = TIMEOUT_MS, .name = "redis-monitor" };
-	struct redis_url url = { 0 };
-	const char *reason = NULL;
+	struct redis_client_opts o = { .command_timeout_ms = TIMEOUT_MS };
 	struct timeval now = { 0, 0 };
 
 	if (!m)
 		return NULL;
 	m->base = base;
-	if (redis_url_parse(redis_url, &url, &reason) < 0) {
-		log_error(NULL, "invalid redis_stream_url: %s", reason ? reason : "out of memory");
+	/* logs why it failed */
+	if (!(m->client = redis_client_open(base, redis_url, "redis-monitor", &o)))
 		goto fail;
-	}
-	m->client = redis_client_create(base, &url, &o);
-	redis_url_finish(&url);
 	m->timer = evtimer_new(base, on_timer, m);
-	if (!m->client || !m->timer) {
+	if (!m->timer) {
 		log_error(NULL, "out of memory");
 		goto fail;
 	}

@@ -3,6 +3,7 @@
 #include "services/worker/transport.h"
 #include "services/worker/ses.h"
 #include "services/worker/smtp.h"
+#include "shared/clock.h"
 #include "shared/log.h"
 
 #include <errno.h>
@@ -213,14 +214,6 @@ const char *transport_describe(const struct transport *t)
 	return t->describe;
 }
 
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -285,7 +278,7 @@ out:
 static int send_file(struct transport *t, const struct message *m, struct send_result *ret)
 {
 	char path[PATH_MAX];
-	int r = transport_write_file(t->mail_dir, m, wall_ms(), path);
+	int r = transport_write_file(t->mail_dir, m, clock_wall_ms(), path);
 
 	if (r == -ENOMEM)
 		return r;
@@ -318,7 +311,7 @@ int transport_send(struct transport *t, const struct message *m, struct send_res
 		};
 		char *eml = NULL;
 		size_t len;
-		int r = message_render_eml(m, wall_ms(), &eml, &len);
+		int r = message_render_eml(m, clock_wall_ms(), &eml, &len);
 
 		if (r < 0)
 			return r;
