@@ -439,6 +439,19 @@ static void email_key(const struct call *c, char out[65])
 	hex_sha256(c->email, strlen(c->email), out);
 }
 
+/*
+ * The per-account login rule: looked at (@peek) before a login, charged by
+ * a failed one, so both always name the same key under the same rule.
+ */
+static void add_account_key(const struct call *c, struct ratelimit_rule *rules, char (*bufs)[320],
+			    const char **keys, size_t *n, bool peek, const char emailh[65])
+{
+	const struct user_options *o = c->u->opts;
+
+	add_key(rules, bufs, keys, n, o->login_account_rate, HOUR_MS, o->login_account_burst, peek,
+		"rl:u:login:e:", emailh);
+}
+
 void call_limits(struct call *c, enum limit_kind kind, step_fn next)
 {
 	const struct user_options *o = c->u->opts;
@@ -465,8 +478,7 @@ void call_limits(struct call *c, enum limit_kind kind, step_fn next)
 		add_key(rules, bufs, keys, &n, o->login_addr_rate, HOUR_MS, o->login_addr_burst,
 			false, "rl:u:login:a:", a);
 		/* only failures are charged to the account (call_password_failed) */
-		add_key(rules, bufs, keys, &n, o->login_account_rate, HOUR_MS,
-			o->login_account_burst, true, "rl:u:login:e:", emailh);
+		add_account_key(c, rules, bufs, keys, &n, true, emailh);
 		break;
 	case LIMIT_MAIL:
 		add_key(rules, bufs, keys, &n, o->mail_addr_rate, HOUR_MS, o->mail_addr_burst,
@@ -503,19 +515,16 @@ static void on_failure_charged(const struct ratelimit_result *res, int err, cons
 
 void call_password_failed(struct call *c)
 {
-	const struct user_options *o = c->u->opts;
-	struct ratelimit_rule rule = { .rate = o->login_account_rate,
-				       .period_ms = HOUR_MS,
-				       .burst = o->login_account_burst,
-				       .cost = 1 };
-	char key[320], emailh[65];
-	const char *keys[1] = { key };
+	struct ratelimit_rule rule[1];
+	char buf[1][320], emailh[65];
+	const char *keys[1];
+	size_t n = 0;
 
-	if (o->login_account_rate <= 0)
-		return;
 	email_key(c, emailh);
-	snprintf(key, sizeof(key), "rl:u:login:e:%s", emailh);
-	if (ratelimit_check(c->u->rl, &rule, keys, 1, on_failure_charged, c->u) < 0)
+	add_account_key(c, rule, buf, keys, &n, false, emailh);
+	if (n == 0)
+		return; /* unlimited */
+	if (ratelimit_check(c->u->rl, rule, keys, n, on_failure_charged, c->u) < 0)
 		metric_inc(c->u->rl_errors);
 }
 
@@ -549,7 +558,34 @@ static void on_session(redisReply *reply, const char *err, void *arg)
 	if (errno || *end || c->user_id <= 0)
 		return call_reply_error(c, 500, "internal", "internal error");
 	snprintf(c->user_s, sizeof(c->user_s), "%lld", c->user_id);
-	call_limits(c, LIMIT_NONE, run_handler);
+	run_handler(c);
+}
+
+/*
+ * After the address was charged: the CSRF header, then the session (one
+ * Redis script) for the routes that need one. Charging first makes every
+ * request count, a forged or expired cookie included.
+ */
+static void admit(struct call *c)
+{
+	struct user_service *u = c->u;
+	char key[80], idle[24];
+	const char *csrf = http_request_header(c->req, USER_CSRF_HEADER);
+
+	if (c->ep->csrf && (!csrf || !*csrf))
+		return call_reply_error(c, 403, "csrf_required",
+					"this request needs the header " USER_CSRF_HEADER
+					" (any value): cross-site requests cannot send it");
+	if (!c->ep->session)
+		return run_handler(c);
+	if (!cookie_session(u, c->req, c->sid_hash))
+		return call_reply_error(c, 401, "unauthenticated", "log in first");
+	snprintf(key, sizeof(key), USER_SESSION_PREFIX "%s", c->sid_hash);
+	snprintf(idle, sizeof(idle), "%lld", u->opts->session_idle_ms);
+	if (redis_client_command(u->sess_redis, 0, on_session, c, "EVAL %s 1 %s %s", lua_lookup,
+				 key, idle) < 0)
+		return call_reply_error(c, 503, "unavailable",
+					"the service is unavailable, try again");
 }
 
 static void on_request(struct http_request *req, void *arg)
@@ -557,8 +593,6 @@ static void on_request(struct http_request *req, void *arg)
 	const struct route_arg *ra = arg;
 	struct user_service *u = ra->u;
 	struct call *c = calloc(1, sizeof(*c));
-	char key[80], idle[24];
-	const char *csrf;
 
 	if (!c) {
 		http_reply_error(req, 503, "unavailable", "out of memory");
@@ -569,23 +603,9 @@ static void on_request(struct http_request *req, void *arg)
 	c->ep = ra->ep;
 	http_request_client_addr(req, &u->trusted, c->addr);
 	http_request_user_agent(req, c->ua, sizeof(c->ua));
-	csrf = http_request_header(req, USER_CSRF_HEADER);
-	if (c->ep->csrf && (!csrf || !*csrf))
-		return call_reply_error(c, 403, "csrf_required",
-					"this request needs the header " USER_CSRF_HEADER
-					" (any value): cross-site requests cannot send it");
 	/* every request charges its address; limited routes charge their own
 	 * budgets too, once the handler knows the email */
-	if (!c->ep->session)
-		return call_limits(c, LIMIT_NONE, run_handler);
-	if (!cookie_session(u, req, c->sid_hash))
-		return call_reply_error(c, 401, "unauthenticated", "log in first");
-	snprintf(key, sizeof(key), USER_SESSION_PREFIX "%s", c->sid_hash);
-	snprintf(idle, sizeof(idle), "%lld", u->opts->session_idle_ms);
-	if (redis_client_command(u->sess_redis, 0, on_session, c, "EVAL %s 1 %s %s", lua_lookup,
-				 key, idle) < 0)
-		return call_reply_error(c, 503, "unavailable",
-					"the service is unavailable, try again");
+	call_limits(c, LIMIT_NONE, admit);
 }
 
 /* ---- the engine --------------------------------------------------------- */
@@ -638,7 +658,6 @@ struct user_service *user_create(struct event_base *base, const struct user_opti
 
 	if (!u)
 		return NULL;
-	u->base = base;
 	u->opts = o;
 	if (sodium_init() < 0) {
 		log_error(NULL, "could not initialize libsodium");

@@ -37,7 +37,6 @@ extern const struct endpoint user_endpoints[];
 extern const size_t user_n_endpoints;
 
 struct user_service {
-	struct event_base *base;         /* borrowed */
 	const struct user_options *opts; /* borrowed */
 	struct db_pool *pool;
 	struct redis_client *rl_redis, *sess_redis, *stream_redis;

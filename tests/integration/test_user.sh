@@ -185,8 +185,17 @@ expect "me" 200 "" GET /api/v1/me
 check "me is alice" test "$(j 'd["email"]'):$(j 'd["verified"]')" = "$alice:true"
 no_jar
 expect "me without a session" 401 unauthenticated GET /api/v1/me
+# the address budget is charged before the session is looked up: a forged
+# cookie costs its sender like any request (GCRA: the key's time moves on)
+addr_tat() {
+	redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 2 GET rl:u:a:127.0.0.1
+}
+tat0=$(addr_tat)
 expect "me with a forged session" 401 unauthenticated GET /api/v1/me - \
 	-H "Cookie: ddns_session=$(printf 'B%.0s' $(seq 42))A"
+tat1=$(addr_tat)
+check "... is charged to the address ($tat0 -> $tat1)" \
+	test -n "$tat1" -a "${tat1:-0}" -gt "${tat0:-0}"
 use_jar "$jar"
 
 # ---- session tokens for ddns-api --------------------------------------------
