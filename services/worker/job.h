@@ -23,8 +23,7 @@
 #define JOB_TOKEN_LEN   43
 #define JOB_ADDRESS_MAX 254 /* RFC 5321: a path is at most 256 octets with its <> */
 #define JOB_LOCAL_MAX   64
-#define JOB_FIELDS_MAX  32   /* field name/value pairs an entry may have */
-#define JOB_FIELD_MAX   4096 /* bytes of one field value we look at */
+#define JOB_FIELDS_MAX  32 /* field name/value pairs an entry may have */
 
 enum job_type {
 	JOB_EMAIL_VERIFY,

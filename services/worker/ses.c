@@ -271,7 +271,6 @@ static void error_message(const char *body, size_t body_len, char *buf, size_t s
 struct answer {
 	char *body; /* owned */
 	size_t len;
-	bool cut;
 	char error_type[TYPE_MAX];
 };
 
@@ -281,10 +280,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb, keep = n;
 	char *p;
 
-	if (a->len + keep > BODY_MAX) {
+	if (a->len + keep > BODY_MAX) /* the rest is read and dropped */
 		keep = BODY_MAX - a->len;
-		a->cut = true;
-	}
 	if (keep == 0)
 		return n;
 	p = realloc(a->body, a->len + keep + 1);

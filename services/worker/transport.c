@@ -65,6 +65,27 @@ void send_result_set(struct send_result *r, enum send_status status, const char 
 			*p = ' ';
 }
 
+void send_result_scrub(struct send_result *r, const char *secret)
+{
+	char *s = r->reason, *p;
+	size_t slen = strlen(secret), len;
+
+	if (slen == 0)
+		return;
+	while ((p = strstr(s, secret))) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + slen, strlen(p + slen) + 1);
+	}
+	/* a reason is cut at its end (the SES message, then SEND_REASON_MAX) */
+	len = strlen(s);
+	for (size_t k = slen - 1; k >= 8; k--) {
+		if (k <= len && memcmp(s + len - k, secret, k) == 0) {
+			memcpy(s + len - k, "***", 4);
+			break;
+		}
+	}
+}
+
 int transport_kind_parse(const char *s, enum transport_kind *ret_kind)
 {
 	if (!s)
@@ -152,6 +173,12 @@ struct transport *transport_create(const struct transport_options *o)
 				     strncmp(o->smtp_url, "smtps://", 8) != 0)) {
 			log_error(NULL, "mail_transport smtp needs smtp_url smtp://host[:port] or "
 					"smtps://host[:port]");
+			goto fail;
+		}
+		/* credentials in the URL would reach the log ("using smtp via ...") */
+		if (strchr(o->smtp_url + strcspn(o->smtp_url, ":") + 3, '@')) {
+			log_error(NULL, "smtp_url must not hold credentials: set smtp_username "
+					"and smtp_password instead");
 			goto fail;
 		}
 		t->smtp_url = strdup(o->smtp_url);

@@ -48,6 +48,12 @@ enum send_status send_status_from_http(long status);
 void send_result_set(struct send_result *r, enum send_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Replaces every occurrence of @secret in @r's reason by "***", and 8 or
+ * more of its first bytes that end the reason (where a cut left them).
+ */
+void send_result_scrub(struct send_result *r, const char *secret);
+
 enum transport_kind {
 	TRANSPORT_FILE,
 	TRANSPORT_SMTP,

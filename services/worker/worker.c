@@ -435,20 +435,6 @@ static int dead_letter(struct worker *w, const char *entry, const struct job_fie
 	return r;
 }
 
-/* Replaces every occurrence of @secret in @s by "***". */
-static void scrub(char *s, const char *secret)
-{
-	size_t slen = strlen(secret);
-	char *p;
-
-	if (slen == 0)
-		return;
-	while ((p = strstr(s, secret))) {
-		memcpy(p, "***", 3);
-		memmove(p + 3, p + slen, strlen(p + slen) + 1);
-	}
-}
-
 /* SET jobs:sent:<id>, reconnecting and trying again: a send not recorded may be repeated. */
 static int record_sent(struct worker *w, const char *job_id)
 {
@@ -467,12 +453,11 @@ static int record_sent(struct worker *w, const char *job_id)
 		}
 		metric_inc(w->m_redis_errors);
 		disconnect(w);
-	again : {
-		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000 };
-
-		nanosleep(&ts, NULL);
+	again:
+		/* a stop cuts the wait short: the job is then recorded or not, as now */
+		if (!clock_nap(&w->stop, delay))
+			break;
 		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-	}
 	}
 	log_fields(LOG_LEVEL_ERROR, job_id, NULL, 0,
 		   "could not record that the job was sent: it may be sent again");
@@ -599,7 +584,7 @@ static int handle_entry(struct worker *w, const redisReply *e)
 	if (r < 0)
 		send_result_set(&res, SEND_TEMPORARY, "local error: %s", strerror(-r));
 	metric_observe(w->m_send_seconds, (double)(clock_ms() - t0) / 1000.0);
-	scrub(res.reason, job.token);
+	send_result_scrub(&res, job.token);
 	if (res.status == SEND_OK) {
 		message_destroy(msg);
 		if ((r = record_sent(w, job.id)) < 0)

@@ -25,6 +25,32 @@ static const struct http_case {
 	{ 301, SEND_TEMPORARY }, { 100, SEND_TEMPORARY },
 };
 
+/* send_result_scrub: the token goes, whole or cut at the reason's end. */
+static const struct scrub_case {
+	const char *in, *want;
+} scrub_cases[] = {
+	{ "ses: HTTP 400: bad link https://x/verify?token=" TOK " here",
+	  "ses: HTTP 400: bad link https://x/verify?token=*** here" },
+	{ TOK " and " TOK, "*** and ***" },
+	{ "ses: HTTP 400: cut token=abcdefghijkl", "ses: HTTP 400: cut token=***" },
+	{ "ses: HTTP 400: cut token=abcdefgh", "ses: HTTP 400: cut token=***" },
+	{ "seven bytes stay: abcdefg", "seven bytes stay: abcdefg" },
+	{ "no token here", "no token here" },
+	{ "abcdefghXYZ", "abcdefghXYZ" }, /* not at the end: not a cut */
+};
+
+START_TEST(test_scrub)
+{
+	struct send_result r = { 0 };
+
+	snprintf(r.reason, sizeof(r.reason), "%s", scrub_cases[_i].in);
+	send_result_scrub(&r, TOK);
+	ck_assert_str_eq(r.reason, scrub_cases[_i].want);
+	send_result_scrub(&r, ""); /* nothing to scrub */
+	ck_assert_str_eq(r.reason, scrub_cases[_i].want);
+}
+END_TEST
+
 START_TEST(test_http_status)
 {
 	const struct http_case *c = &http_cases[_i];
@@ -169,12 +195,21 @@ START_TEST(test_create_refused)
 	ck_assert_ptr_null(transport_create(&o));
 	o = (struct transport_options){ .kind = TRANSPORT_SMTP };
 	ck_assert_ptr_null(transport_create(&o));
+	/* credentials in the URL would be logged */
+	o = (struct transport_options){ .kind = TRANSPORT_SMTP,
+					.smtp_url = "smtps://mailer:secret@smtp.example.org" };
+	ck_assert_ptr_null(transport_create(&o));
 	unsetenv("AWS_REGION");
 	unsetenv("AWS_DEFAULT_REGION");
 	o = (struct transport_options){ .kind = TRANSPORT_SES };
 	ck_assert_ptr_null(transport_create(&o));
 	o = (struct transport_options){ .kind = TRANSPORT_SMTP, .smtp_url = "smtp://127.0.0.1:1" };
-	transport_destroy(transport_create(&o));
+	{
+		struct transport *t = transport_create(&o);
+
+		ck_assert_ptr_nonnull(t);
+		transport_destroy(t);
+	}
 }
 END_TEST
 
@@ -182,6 +217,8 @@ Suite *make_suite(void)
 {
 	Suite *s = suite_create("worker_transport");
 	TCase *tc = tcase_create("transport");
+
+	tcase_add_loop_test(tc, test_scrub, 0, (int)(sizeof(scrub_cases) / sizeof(scrub_cases[0])));
 
 	tcase_add_loop_test(tc, test_http_status, 0, sizeof(http_cases) / sizeof(http_cases[0]));
 	tcase_add_test(tc, test_kind);
