@@ -4,6 +4,7 @@
 #include "services/worker/template.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,15 @@ static bool is_atext_or_space(char c)
 	       c == ' ' || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
 }
 
+/* Whether @s is UTF-8 as jansson takes it (the check SES requests meet). */
+static bool utf8_ok(const char *s)
+{
+	json_t *v = json_string(s);
+
+	json_decref(v);
+	return v != NULL;
+}
+
 int message_from_parse(const char *from, char *ret_addr, const char **ret_reason)
 {
 	const char *lt, *gt, *addr;
@@ -99,6 +109,11 @@ int message_from_parse(const char *from, char *ret_addr, const char **ret_reason
 			*ret_reason = "holds a control character";
 			return -EINVAL;
 		}
+	/* the SES transport sends it in JSON, where jansson refuses what is not UTF-8 */
+	if (!utf8_ok(from)) {
+		*ret_reason = "is not UTF-8";
+		return -EINVAL;
+	}
 	lt = strchr(from, '<');
 	if (lt) {
 		gt = strchr(lt, '>');

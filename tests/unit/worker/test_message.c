@@ -272,6 +272,7 @@ static const struct from_case {
 	{ "ddns <not an address>", NULL, NULL },
 	{ "ddns <a@b.org", NULL, NULL },
 	{ "", NULL, NULL },
+	{ "Caf\xe9 <n@x.org>", NULL, NULL }, /* Latin-1, not UTF-8: SES would refuse every mail */
 };
 
 START_TEST(test_from)
