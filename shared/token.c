@@ -61,3 +61,10 @@ out:
 	sodium_memzero(again, sizeof(again));
 	return r;
 }
+
+void token_hash_sql(const unsigned char hash[32], char ret[TOKEN_HASH_SQL_SIZE])
+{
+	ret[0] = '\\';
+	ret[1] = 'x';
+	sodium_bin2hex(ret + 2, TOKEN_HASH_SQL_SIZE - 2, hash, 32);
+}

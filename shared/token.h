@@ -26,3 +26,7 @@ void token_new(char ret_token[TOKEN_LEN + 1], unsigned char ret_hash[32]);
  * one token has one spelling; @ret_hash is untouched on failure.
  */
 int token_hash(const char *token, size_t len, unsigned char ret_hash[32]);
+
+/* A token hash as a PostgreSQL bytea literal in hex ("\\x" and 64 digits), for $n::bytea. */
+#define TOKEN_HASH_SQL_SIZE 67
+void token_hash_sql(const unsigned char hash[32], char ret[TOKEN_HASH_SQL_SIZE]);

@@ -106,13 +106,6 @@ static int read_token(struct call *c)
 }
 
 /* bytea in text form: \x + hex */
-static void bytea_hex(const unsigned char h[32], char out[67])
-{
-	out[0] = '\\';
-	out[1] = 'x';
-	sodium_bin2hex(out + 2, 65, h, 32);
-}
-
 static void ttl_text(long long s, char out[32])
 {
 	snprintf(out, 32, "%lld seconds", s);
@@ -224,7 +217,7 @@ static void on_signup_hashed(int result, const char *hash, void *arg)
 	if (hash_failed(c, result))
 		return;
 	token_new(c->token, c->token_hash);
-	bytea_hex(c->token_hash, th);
+	token_hash_sql(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	answer_then(c, accepted_signup, "email.verify",
 		    "SELECT user_signup($1, $2, $3::bytea, $4::interval)", 4, p);
@@ -279,9 +272,9 @@ void h_verify(struct call *c)
 
 	if (read_body(c, f_token, N(f_token)) < 0 || read_token(c) < 0)
 		return;
-	bytea_hex(c->token_hash, th);
+	token_hash_sql(c->token_hash, th);
 	token_new(c->token, reset_hash);
-	bytea_hex(reset_hash, rh);
+	token_hash_sql(reset_hash, rh);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	query(c, "SELECT user_verify($1::bytea, $2::bytea, $3::interval)::text", 3, p, on_verified);
 }
@@ -295,7 +288,7 @@ static void mail_limited(struct call *c)
 	const char *p[] = { c->email, resend ? "verify" : "password_reset", th, ttl };
 
 	token_new(c->token, c->token_hash);
-	bytea_hex(c->token_hash, th);
+	token_hash_sql(c->token_hash, th);
 	ttl_text(c->u->opts->email_token_ttl_s, ttl);
 	answer_then(c, resend ? accepted_resend : accepted_reset,
 		    resend ? "email.verify" : "email.password_reset",
@@ -356,7 +349,7 @@ static void on_reset_hashed(int result, const char *hash, void *arg)
 
 	if (hash_failed(c, result))
 		return;
-	bytea_hex(c->token_hash, th);
+	token_hash_sql(c->token_hash, th);
 	/* the token is used only now, atomically with the new hash */
 	query(c, "SELECT user_password_reset($1::bytea, $2)->>'id'", 2, p, on_reset_done);
 }
@@ -383,7 +376,7 @@ void h_password_reset_confirm(struct call *c)
 
 	if (read_body(c, f_token_password, N(f_token_password)) < 0 || read_token(c) < 0)
 		return;
-	bytea_hex(c->token_hash, th);
+	token_hash_sql(c->token_hash, th);
 	query(c,
 	      "SELECT u.email FROM email_tokens t JOIN users u ON u.id = t.user_id "
 	      "WHERE t.token_hash = $1::bytea AND t.purpose = 'password_reset' "

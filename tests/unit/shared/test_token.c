@@ -92,6 +92,20 @@ static int decode_b64url(const char *tok, unsigned char *out)
 
 #define N_TOKENS 64
 
+/* The bytea literal PostgreSQL reads back as the same 32 bytes. */
+START_TEST(test_token_hash_sql)
+{
+	unsigned char h[32];
+	char out[TOKEN_HASH_SQL_SIZE];
+
+	for (int i = 0; i < 32; i++)
+		h[i] = (unsigned char)(i * 8 + 1);
+	token_hash_sql(h, out);
+	ck_assert_str_eq(out,
+			 "\\x0109111921293139414951596169717981899199a1a9b1b9c1c9d1d9e1e9f1f9");
+}
+END_TEST
+
 START_TEST(test_token_new)
 {
 	static const char alphabet[] =
@@ -126,6 +140,7 @@ Suite *make_suite(void)
 
 	tcase_add_loop_test(tc, test_token_hash, 0, N(token_cases));
 	tcase_add_test(tc, test_token_new);
+	tcase_add_test(tc, test_token_hash_sql);
 	suite_add_tcase(s, tc);
 	return s;
 }
