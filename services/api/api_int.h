@@ -5,6 +5,7 @@
 #include "services/api/api.h"
 #include "services/api/dnsquery.h"
 #include "services/api/tokens.h"
+#include "shared/dnsname.h"
 #include "shared/jwt.h"
 #include "shared/netaddr.h"
 #include "shared/ratelimit.h"
@@ -109,6 +110,14 @@ void call_publish_and_reply(struct call *c, json_t *changes, int status, json_t 
 bool api_reserved(const struct api *api, const char *label);
 
 /* handlers.c */
+/* "/api/v1/domains/{name}": the normalized host name, or a 404 (answered). */
+int param_domain(struct call *c, char out[DNSNAME_SIZE]);
+/*
+ * A record's owner name as given (wildcard allowed), normalized into @out;
+ * -EINVAL with the error code and message for a 400 otherwise.
+ */
+int valid_name(const char *in, char out[DNSNAME_SIZE], const char **ret_code, char *msg,
+	       size_t size);
 void h_zones_list(struct call *c);
 void h_domains_list(struct call *c);
 void h_domain_claim(struct call *c);

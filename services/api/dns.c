@@ -175,12 +175,13 @@ static void on_owner(PGresult *res, const struct db_error *err, void *arg)
 void h_domain_dns(struct call *c)
 {
 	char domain[DNSNAME_SIZE];
-	const char *p = http_request_param(c->req, "name"), *name, *type, *reason = NULL;
+	const char *name, *type, *code = NULL;
 	const char *params[] = { c->user_s, domain };
+	char msg[256];
 	struct dns_wait *w;
 
-	if (!p || dnsname_normalize(p, DNSNAME_HOSTNAME, domain, NULL) < 0)
-		return call_reply_error(c, 404, "not_found", "no such domain");
+	if (param_domain(c, domain) < 0)
+		return;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return call_reply_error(c, 503, "unavailable", "out of memory");
@@ -188,11 +189,9 @@ void h_domain_dns(struct call *c)
 	name = http_request_query(c->req, "name");
 	if (!name) {
 		memcpy(w->name, domain, sizeof(domain));
-	} else if (strlen(name) > DNSNAME_MAX + 1 ||
-		   dnsname_normalize(name, DNSNAME_WILDCARD, w->name, &reason) < 0) {
+	} else if (valid_name(name, w->name, &code, msg, sizeof(msg)) < 0) {
 		free(w);
-		return call_reply_error(c, 400, "invalid_name", "the name is not valid: %s",
-					reason ? reason : "too long");
+		return call_reply_error(c, 400, code, "%s", msg);
 	} else if (!dnsname_is_at_or_below(w->name, domain)) {
 		free(w);
 		return call_reply_error(c, 400, "invalid_name",

@@ -50,8 +50,8 @@ struct rec_in {
 	long long ttl;
 };
 
-static int valid_name(const char *in, char out[DNSNAME_SIZE], const char **ret_code, char *msg,
-		      size_t size)
+int valid_name(const char *in, char out[DNSNAME_SIZE], const char **ret_code, char *msg,
+	       size_t size)
 {
 	const char *reason = NULL;
 
@@ -130,8 +130,7 @@ static int valid_record(json_t *o, struct rec_in *r, const char **code, char *ms
 	return 0;
 }
 
-/* "/api/v1/domains/{name}": the normalized host name, or a 404. */
-static int param_domain(struct call *c, char out[DNSNAME_SIZE])
+int param_domain(struct call *c, char out[DNSNAME_SIZE])
 {
 	const char *p = http_request_param(c->req, "name");
 
@@ -142,7 +141,8 @@ static int param_domain(struct call *c, char out[DNSNAME_SIZE])
 	return 0;
 }
 
-static int param_id(struct call *c, char out[24])
+/* The path's {id}: a positive number, or a 404 "no such @what". */
+static int param_id(struct call *c, char out[24], const char *what)
 {
 	const char *p = http_request_param(c->req, "id");
 	char *end;
@@ -151,7 +151,7 @@ static int param_id(struct call *c, char out[24])
 	errno = 0;
 	id = p ? strtoll(p, &end, 10) : 0;
 	if (!p || errno || *end || id <= 0 || p[0] < '0' || p[0] > '9') {
-		call_reply_error(c, 404, "not_found", "no such record");
+		call_reply_error(c, 404, "not_found", "no such %s", what);
 		return -ENOENT;
 	}
 	snprintf(out, 24, "%lld", id);
@@ -567,7 +567,7 @@ void h_record_get(struct call *c)
 	char id[24];
 	const char *p[] = { c->user_s, id };
 
-	if (param_id(c, id) < 0)
+	if (param_id(c, id, "record") < 0)
 		return;
 	read_query(c,
 		   "SELECT api_record_json(r, d.name)::text FROM records r "
@@ -631,7 +631,7 @@ void h_record_put(struct call *c)
 {
 	char id[24];
 
-	if (param_id(c, id) < 0 || read_body(c, record_fields, 4) < 0)
+	if (param_id(c, id, "record") < 0 || read_body(c, record_fields, 4) < 0)
 		return;
 	validate_and_write(c, c->body, id);
 }
@@ -674,7 +674,7 @@ void h_record_patch(struct call *c)
 	char id[24];
 	const char *p[] = { c->user_s, id };
 
-	if (param_id(c, id) < 0 || read_body(c, f, 4) < 0)
+	if (param_id(c, id, "record") < 0 || read_body(c, f, 4) < 0)
 		return;
 	if (json_object_size(c->body) == 0)
 		return call_reply_error(c, 400, "invalid_field", "the body changes nothing");
@@ -690,7 +690,7 @@ void h_record_delete(struct call *c)
 	char id[24];
 	const char *p[] = { c->user_s, id, c->actor, c->addr, ua(c) };
 
-	if (param_id(c, id) < 0)
+	if (param_id(c, id, "record") < 0)
 		return;
 	write_query(c, "SELECT api_record_delete($1, $2, $3, $4, $5)::text", 5, p, 204, NULL,
 		    "record");
@@ -812,9 +812,7 @@ void h_update_token_create(struct call *c)
 						"characters");
 	}
 	token_new(token, hash);
-	hex[0] = '\\';
-	hex[1] = 'x';
-	sodium_bin2hex(hex + 2, 65, hash, sizeof(hash));
+	token_hash_sql(hash, hex);
 	c->answer = json_pack("{s:s, s:s}", "token", token, "domain", name);
 	sodium_memzero(token, sizeof(token));
 	snprintf(limit, sizeof(limit), "%lld", c->api->opts->update_token_limit);
@@ -844,17 +842,9 @@ void h_update_token_revoke(struct call *c)
 {
 	char name[DNSNAME_SIZE], id[24];
 	const char *p[] = { c->user_s, name, id, c->actor, c->addr, ua(c) };
-	const char *in = http_request_param(c->req, "id");
-	char *end;
-	long long v;
 
-	if (param_domain(c, name) < 0)
+	if (param_domain(c, name) < 0 || param_id(c, id, "update token") < 0)
 		return;
-	errno = 0;
-	v = in ? strtoll(in, &end, 10) : 0;
-	if (!in || errno || *end || v <= 0 || in[0] < '0' || in[0] > '9')
-		return call_reply_error(c, 404, "not_found", "no such update token");
-	snprintf(id, sizeof(id), "%lld", v);
 	write_query(c, "SELECT api_update_token_revoke($1, $2, $3, $4, $5::inet, $6)::text", 6, p,
 		    204, NULL, "update token");
 }
