@@ -37,7 +37,7 @@
 #include <strings.h>
 
 #define NIC_HOSTS_MAX 20
-#define NIC_TTL       "60"
+#define NIC_TTL       60
 #define NIC_ABUSE_KEY "nic:abuse:"
 
 struct nic_req {
@@ -259,8 +259,7 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 	}
 	changes = json_object_get(doc, "changes");
 	count = json_array_size(changes);
-	if (count > 0 && (c->api->closing ||
-			  replica_announce(c->api->stream_redis, changes, on_xadd, c->api) < count))
+	if (count > 0 && replica_announce(c->api->stream_redis, changes, on_xadd, c->api) < count)
 		metric_inc(c->api->xadd_errors); /* the change log delivers them */
 	n->changed[n->i] = json_is_true(json_object_get(doc, "changed"));
 	json_decref(doc);
@@ -273,7 +272,7 @@ static void on_written(PGresult *res, const struct db_error *err, void *arg)
 static void json_set(json_t *sets, const char *name, const char *type, const char *content)
 {
 	json_array_append_new(sets, json_pack("{s:s, s:s, s:i, s:[s]}", "name", name, "type", type,
-					      "ttl", atoi(NIC_TTL), "records", content));
+					      "ttl", NIC_TTL, "records", content));
 }
 
 static void write_host(struct call *c)
@@ -407,8 +406,8 @@ static void on_state(PGresult *res, const struct db_error *err, void *arg)
 	}
 	if (PQntuples(res) != 1)
 		return host_done(c, "nohost");
-	if ((!n->v4[0] || holds_exactly(PQgetvalue(res, 0, 1), n->v4)) &&
-	    (!n->v6[0] || holds_exactly(PQgetvalue(res, 0, 2), n->v6)) && !n->has_txt) {
+	if ((!n->v4[0] || holds_exactly(PQgetvalue(res, 0, 0), n->v4)) &&
+	    (!n->v6[0] || holds_exactly(PQgetvalue(res, 0, 1), n->v6)) && !n->has_txt) {
 		metric_inc(c->api->nic_nochg);
 		return host_done(c, NULL); /* nochg: nothing written */
 	}
@@ -440,10 +439,9 @@ static void next_host(struct call *c)
 			n->word[n->i++] = "notfqdn"; /* nothing to set */
 			continue;
 		}
-		if (db_pool_query(
-			    c->api->pool,
-			    "SELECT user_id, a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2,
-			    p, -1, on_state, c) < 0)
+		if (db_pool_query(c->api->pool,
+				  "SELECT a::text, aaaa::text FROM nic_state($1, $2::bigint)", 2, p,
+				  -1, on_state, c) < 0)
 			return host_done(c, "911");
 		return;
 	}
@@ -468,22 +466,39 @@ static void on_failure_charged(const struct ratelimit_result *res, int err, cons
 	(void)arg;
 }
 
+/*
+ * The address's budget of wrong update tokens, in @rule and @key: looked
+ * at (@peek) before a token is checked, charged when one was wrong, so both
+ * name the same key under the same rule. -EINVAL when there is none (no
+ * limit, or an address without a rate key).
+ */
+static int failure_rule(const struct call *c, bool peek, struct ratelimit_rule *rule,
+			char key[RATELIMIT_KEY_LEN_MAX])
+{
+	const struct api_options *o = c->api->opts;
+	char a[INET6_ADDRSTRLEN];
+
+	if (o->addr_write_rate <= 0 || netaddr_rate_key(c->addr, a) < 0)
+		return -EINVAL;
+	*rule = (struct ratelimit_rule){ .rate = o->addr_write_rate,
+					 .period_ms = 1000,
+					 .burst = o->addr_write_burst,
+					 .cost = 1,
+					 .peek = peek };
+	snprintf(key, RATELIMIT_KEY_LEN_MAX, "rl:nic:fail:a:%s", a);
+	return 0;
+}
+
 /* A wrong token: charges the address's failure budget, answers badauth. */
 static void token_failed(struct call *c)
 {
-	const struct api_options *o = c->api->opts;
-	struct ratelimit_rule rule = { .rate = o->addr_write_rate,
-				       .period_ms = 1000,
-				       .burst = o->addr_write_burst,
-				       .cost = 1 };
-	char key[RATELIMIT_KEY_LEN_MAX], a[INET6_ADDRSTRLEN];
+	struct ratelimit_rule rule;
+	char key[RATELIMIT_KEY_LEN_MAX];
 	const char *keys[1] = { key };
 
 	metric_inc(c->api->auth_failures);
-	if (o->addr_write_rate > 0 && netaddr_rate_key(c->addr, a) == 0) {
-		snprintf(key, sizeof(key), "rl:nic:fail:a:%s", a);
+	if (failure_rule(c, false, &rule, key) == 0)
 		(void)ratelimit_check(c->api->rl, &rule, keys, 1, on_failure_charged, NULL);
-	}
 	nic_reply_badauth(c);
 }
 
@@ -643,19 +658,12 @@ void h_nic_update(struct call *c)
 		return start_hosts(c);
 	/* peek at the address's failure budget before asking the database */
 	{
-		const struct api_options *o = c->api->opts;
-		struct ratelimit_rule rule = { .rate = o->addr_write_rate,
-					       .period_ms = 1000,
-					       .burst = o->addr_write_burst,
-					       .cost = 1,
-					       .peek = true };
-		char key[RATELIMIT_KEY_LEN_MAX], a[INET6_ADDRSTRLEN];
+		struct ratelimit_rule rule;
+		char key[RATELIMIT_KEY_LEN_MAX];
 		const char *keys[1] = { key };
 
-		if (o->addr_write_rate <= 0 || netaddr_rate_key(c->addr, a) < 0)
-			return on_failure_budget(NULL, -EINVAL, NULL, c);
-		snprintf(key, sizeof(key), "rl:nic:fail:a:%s", a);
-		if (ratelimit_check(c->api->rl, &rule, keys, 1, on_failure_budget, c) < 0)
+		if (failure_rule(c, true, &rule, key) < 0 ||
+		    ratelimit_check(c->api->rl, &rule, keys, 1, on_failure_budget, c) < 0)
 			on_failure_budget(NULL, -EINVAL, NULL, c);
 	}
 }
