@@ -767,7 +767,7 @@ static void on_token_created(PGresult *res, const struct db_error *err, void *ar
 	if (err)
 		return call_reply_db_error(c, err, "domain");
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (!doc || !c->answer) {
+	if (!doc) {
 		json_decref(doc);
 		return call_reply_error(c, 500, "internal", "internal error");
 	}
@@ -815,6 +815,8 @@ void h_update_token_create(struct call *c)
 	token_hash_sql(hash, hex);
 	c->answer = json_pack("{s:s, s:s}", "token", token, "domain", name);
 	sodium_memzero(token, sizeof(token));
+	if (!c->answer) /* before the row exists: a token nobody could see would count */
+		return call_reply_error(c, 503, "unavailable", "out of memory");
 	snprintf(limit, sizeof(limit), "%lld", c->api->opts->update_token_limit);
 	{
 		const char *p[] = {
