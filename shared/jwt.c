@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1572,5 +1573,23 @@ out:
 	free(der);
 	free(token);
 	free(payload);
+	return r;
+}
+
+int jwt_pem_read(const char *path, char *buf, size_t size, size_t *ret_len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+	int r;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, size - 1, f);
+	/* a full buffer fits only if nothing follows */
+	r = ferror(f) ? -EIO : n == size - 1 && fgetc(f) != EOF ? -EFBIG : 0;
+	fclose(f);
+	buf[n] = '\0';
+	if (r == 0)
+		*ret_len = n;
 	return r;
 }

@@ -107,6 +107,14 @@ int jwt_key_from_jwk(const char *jwk_json, enum jwt_alg alg, const char *owner_s
 		     struct jwt_key **ret_key, const char **ret_reason);
 
 /*
+ * Reads the PEM file @path (a key from configuration) into @buf of @size
+ * bytes, NUL-terminated; its length in *@ret_len. -errno when it cannot be
+ * read, -EFBIG when it does not fit (rather than a cut key). The caller
+ * wipes @buf when it held a private key.
+ */
+int jwt_pem_read(const char *path, char *buf, size_t size, size_t *ret_len);
+
+/*
  * From a PEM SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----"), such as the
  * platform's own public key from configuration; alg inferred (RSA: RS256,
  * EC P-256: ES256); the same rejections as jwt_key_from_jwk, and private

@@ -566,23 +566,20 @@ static void on_events_connect(struct redis_client *rc, void *arg)
 static int load_platform_key(struct api *api)
 {
 	const struct api_options *o = api->opts;
-	FILE *f;
 	char buf[16384];
-	size_t n;
+	size_t n = 0;
 	struct jwt_key *key = NULL;
 	const char *reason = NULL;
+	int r;
 
 	if (!o->platform_key_file || !*o->platform_key_file)
 		return 0;
-	f = fopen(o->platform_key_file, "r");
-	if (!f) {
-		log_error(NULL, "could not open platform key \"%s\": %s", o->platform_key_file,
-			  strerror(errno));
-		return -errno;
+	r = jwt_pem_read(o->platform_key_file, buf, sizeof(buf), &n);
+	if (r < 0) {
+		log_error(NULL, "could not read platform key \"%s\": %s", o->platform_key_file,
+			  r == -EFBIG ? "larger than 16 KiB" : strerror(-r));
+		return r;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	if (jwt_key_from_pem(buf, n, NULL, &key, &reason) < 0) {
 		log_error(NULL, "platform key \"%s\" is not usable: %s", o->platform_key_file,
 			  reason ? reason : "invalid");

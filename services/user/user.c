@@ -613,9 +613,8 @@ static void on_request(struct http_request *req, void *arg)
 static int load_signer(struct user_service *u)
 {
 	const struct user_options *o = u->opts;
-	FILE *f;
 	char buf[16384];
-	size_t n;
+	size_t n = 0;
 	const char *reason = NULL;
 	int r;
 
@@ -624,15 +623,13 @@ static int load_signer(struct user_service *u)
 				"(make up generates .run/platform.key.pem)");
 		return -EINVAL;
 	}
-	f = fopen(o->platform_key_file, "r");
-	if (!f) {
-		log_error(NULL, "could not open platform key \"%s\": %s", o->platform_key_file,
-			  strerror(errno));
-		return -errno;
+	r = jwt_pem_read(o->platform_key_file, buf, sizeof(buf), &n);
+	if (r < 0) {
+		sodium_memzero(buf, sizeof(buf));
+		log_error(NULL, "could not read platform key \"%s\": %s", o->platform_key_file,
+			  r == -EFBIG ? "larger than 16 KiB" : strerror(-r));
+		return r;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	r = jwt_signer_from_pem(buf, n, o->platform_kid, &u->signer, &reason);
 	sodium_memzero(buf, sizeof(buf));
 	if (r == 0 && jwt_signer_alg(u->signer) != JWT_ES256) {

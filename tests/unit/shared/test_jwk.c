@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -862,6 +863,29 @@ START_TEST(test_len)
 }
 END_TEST
 
+/* jwt_pem_read: the whole file, or an error; never a cut key. */
+START_TEST(test_pem_read)
+{
+	char path[] = "/tmp/test_jwk_pem.XXXXXX", buf[16];
+	size_t n = 99;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "0123456789", 10), 10);
+	close(fd);
+	ck_assert_int_eq(jwt_pem_read(path, buf, sizeof(buf), &n), 0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_str_eq(buf, "0123456789");
+	n = 99;
+	ck_assert_int_eq(jwt_pem_read(path, buf, 10, &n), -EFBIG); /* 9 bytes and the NUL */
+	ck_assert_uint_eq(n, 99);
+	ck_assert_int_eq(jwt_pem_read(path, buf, 11, &n), 0); /* exactly fits */
+	ck_assert_uint_eq(n, 10);
+	unlink(path);
+	ck_assert_int_eq(jwt_pem_read(path, buf, sizeof(buf), &n), -ENOENT);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("jwk");
@@ -874,6 +898,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_same_key, 0, ARRAY_SIZE(same_keys));
 	tcase_add_test(tc, test_rfc7638);
 	tcase_add_test(tc, test_len);
+	tcase_add_test(tc, test_pem_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
