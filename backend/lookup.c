@@ -615,6 +615,11 @@ static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_d
 	case MIRROR_UNKNOWN:
 		break;
 	}
+	/*
+	 * Marked when it starts too: a lookup in flight when a purge notice
+	 * comes may still answer the old data (purge.c's skip relies on it).
+	 */
+	recent_mark(l->recent, name, clock_ms());
 	if (!(op = op_new(l, OP_NAME, name, deadline_ms, cb, arg)))
 		return -ENOMEM;
 	redis_start(op);
@@ -784,6 +789,16 @@ void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds)
 int64_t lookup_last_answer(const struct lookup *l, const char *name)
 {
 	return recent_last(l->recent, name);
+}
+
+int lookup_zone_check(struct lookup *l, const char *name, redis_reply_fn cb, void *arg)
+{
+	const char *argv[] = { "EVAL", replica_is_zone_lua, "1", REPLICA_GEN_KEY, name };
+
+	if (!l->redis || l->closing)
+		return -ENOTCONN;
+	return redis_client_commandv(l->redis, (int)l->cfg.redis_timeout_ms, cb, arg, 5, argv,
+				     NULL);
 }
 
 void lookup_stale_drop(struct lookup *l, const char *name)

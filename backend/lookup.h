@@ -21,6 +21,7 @@
 #include "backend/stale.h"
 #include "backend/stats.h"
 #include "shared/clock.h"
+#include "shared/redis.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -68,6 +69,14 @@ void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
  * or any name below it; INT64_MIN when there was none.
  */
 int64_t lookup_last_answer(const struct lookup *l, const char *name);
+
+/*
+ * Asks the Redis replica whether @name (normalized) is a zone, with
+ * replica_is_zone_lua: @cb (see redis_reply_fn) gets integer 0 when it is
+ * not, 1 when it is or the replica cannot say, NULL on failure. Returns 0,
+ * or fails at once without calling @cb (-ENOTCONN, -ENOBUFS).
+ */
+int lookup_zone_check(struct lookup *l, const char *name, redis_reply_fn cb, void *arg);
 
 /* Forgets the stale answers of @name and below (purge notices). */
 void lookup_stale_drop(struct lookup *l, const char *name);

@@ -9,9 +9,12 @@
 #include "shared/replica.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,13 @@ struct flush {
 	char name[DNSNAME_SIZE];
 };
 
+/* A notice that may need no flush, while the replica says whether it names a zone. */
+struct check {
+	struct purge *p;           /* borrowed; NULL once the purge is destroyed */
+	struct check *prev, *next; /* p->checks */
+	char name[DNSNAME_SIZE];
+};
+
 struct purge {
 	struct event_base *base;
 	struct lookup *lookup;            /* borrowed */
@@ -47,6 +57,16 @@ struct purge {
 	unsigned n_flushes, n_queued, n_sent;
 	unsigned long long collapses; /* since the last log line about them */
 	int64_t collapse_logged_ms;
+	struct check *checks;    /* owned list: zone checks out on the replica client */
+	struct event *poll;      /* owned: reads pdns's cache TTLs every PURGE_CONFIG_POLL_MS */
+	int64_t started_ms;      /* when this process began to answer */
+	int64_t root_wanted_ms;  /* the last (re)subscription: a root flush must follow */
+	int64_t root_done_ms;    /* when the last root flush that succeeded was sent */
+	int64_t clean_ms;        /* ... the first one (since then pdns holds only our answers) */
+	int64_t window_ms;       /* how long pdns may keep an answer; -1: unknown */
+	int64_t window_asked_ms; /* when the request that read it was sent */
+	int64_t config_sent_ms;  /* the request out, or -1 */
+	bool config_failing;     /* log transitions only */
 	bool connected_once;
 	bool skip_logged;
 };
@@ -123,6 +143,11 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 		if (p->stats)
 			metric_inc(p->stats->purges);
 		log_debug(NULL, "flushed \"%s\" from the pdns caches", f->name);
+		if (strcmp(f->name, ".") == 0 && f->sent_ms > p->root_done_ms) {
+			p->root_done_ms = f->sent_ms;
+			if (p->clean_ms == INT64_MIN)
+				p->clean_ms = f->sent_ms;
+		}
 	} else {
 		if (p->stats)
 			metric_inc(p->stats->purge_errors);
@@ -324,6 +349,201 @@ static void flush_name(struct purge *p, const char *name)
 	pump(p);
 }
 
+/* ---- flushes no cache can need ---------------------------------------- */
+
+/* A setting of pdns's config array, in seconds; -1 when missing or not a number. */
+static long long setting_seconds(json_t *config, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(config, i, e)
+	{
+		const char *n = json_string_value(json_object_get(e, "name"));
+		const char *v = json_string_value(json_object_get(e, "value"));
+		char *end;
+		long long s;
+
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (!v || *v < '0' || *v > '9')
+			return -1;
+		errno = 0;
+		s = strtoll(v, &end, 10);
+		return errno || *end || s > INT_MAX ? -1 : s;
+	}
+	return -1;
+}
+
+int purge_window_parse(const char *body, size_t len, int64_t *ret_ms)
+{
+	json_t *config = json_loadb(body, len, 0, NULL);
+	long long packet, query, neg;
+	int r = -EPROTO;
+
+	if (!json_is_array(config))
+		goto out;
+	packet = setting_seconds(config, "cache-ttl");
+	query = setting_seconds(config, "query-cache-ttl");
+	neg = setting_seconds(config, "negquery-cache-ttl");
+	if (packet < 0 || query < 0 || neg < 0)
+		goto out;
+	/* an entry of the query cache can feed the packet cache until it expires */
+	*ret_ms = ((query > neg ? query : neg) + packet) * 1000 + PURGE_WINDOW_MARGIN_MS;
+	r = 0;
+out:
+	json_decref(config);
+	return r;
+}
+
+static void window_set(struct purge *p, int64_t ms)
+{
+	p->window_ms = ms;
+	if (p->stats)
+		metric_set(p->stats->cache_window, ms < 0 ? -1 : (double)ms / 1000);
+}
+
+static void on_config(struct evhttp_request *req, void *arg)
+{
+	struct purge *p = arg;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+	int64_t sent = p->config_sent_ms, ms;
+	struct evbuffer *body;
+
+	p->config_sent_ms = -1;
+	if (code == 200) {
+		body = evhttp_request_get_input_buffer(req);
+		const char *s = (const char *)evbuffer_pullup(body, -1);
+
+		if (s && purge_window_parse(s, evbuffer_get_length(body), &ms) == 0) {
+			if (p->config_failing || p->window_ms != ms)
+				log_info(NULL,
+					 "pdns keeps answers up to %lld ms (its cache TTLs and a "
+					 "margin): names not answered for longer need no flush",
+					 (long long)ms);
+			p->config_failing = false;
+			p->window_asked_ms = sent;
+			window_set(p, ms);
+			/* pdns answers again: the root flush a subscription needs, if it failed */
+			if (p->root_done_ms < p->root_wanted_ms && !flush_find(p, "."))
+				flush_name(p, ".");
+			return;
+		}
+	}
+	if (!p->config_failing)
+		log_info(NULL,
+			 "could not read the cache TTLs from the pdns api (%s): flushing "
+			 "every purged name until it answers",
+			 code == 200 ? "unexpected config"
+			 : code      ? "unexpected status"
+				     : "no answer");
+	p->config_failing = true;
+	window_set(p, -1);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct purge *p = arg;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	char uri[512];
+
+	if (p->config_sent_ms >= 0)
+		return; /* the last one is still out: its value will be too old to trust */
+	if (!(req = evhttp_request_new(on_config, p)))
+		return;
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", p->host);
+	evhttp_add_header(h, "X-API-Key", p->key);
+	snprintf(uri, sizeof(uri), "%s/api/v1/servers/localhost/config", p->path);
+	p->config_sent_ms = clock_ms();
+	/* on failure evhttp frees @req itself */
+	if (evhttp_make_request(p->http, req, EVHTTP_REQ_GET, uri) < 0) {
+		p->config_sent_ms = -1;
+		window_set(p, -1);
+	}
+}
+
+/*
+ * Every answer pdns holds was given by this process (and so is in the
+ * table of recent answers): it has run longer than pdns keeps answers, or
+ * a root flush succeeded since it started and answers of the process before
+ * it had PURGE_WINDOW_MARGIN_MS to reach pdns's caches.
+ */
+static bool answers_all_ours(const struct purge *p, int64_t now)
+{
+	return now - p->started_ms > p->window_ms ||
+	       (p->clean_ms != INT64_MIN && now - p->clean_ms > PURGE_WINDOW_MARGIN_MS);
+}
+
+/* No pdns cache can hold anything at or below @name (but it may be a zone). */
+static bool unasked(const struct purge *p, const char *name)
+{
+	int64_t now = clock_ms();
+
+	if (!p->lookup || p->window_ms < 0 || now - p->window_asked_ms > PURGE_CONFIG_TRUST_MS)
+		return false;
+	if (!answers_all_ours(p, now) || strcmp(name, ".") == 0)
+		return false;
+	return lookup_last_answer(p->lookup, name) < now - p->window_ms;
+}
+
+static void check_free(struct check *c)
+{
+	struct purge *p = c->p;
+
+	if (p) {
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			p->checks = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+	}
+	free(c);
+}
+
+static void on_zone_checked(redisReply *reply, const char *err, void *arg)
+{
+	struct check *c = arg;
+	struct purge *p = c->p;
+
+	if (!p) {
+		check_free(c); /* the purge is gone */
+		return;
+	}
+	/* asked again: a lookup may have begun since (it answers the new data) */
+	if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0 &&
+	    unasked(p, c->name)) {
+		if (p->stats)
+			metric_inc(p->stats->flushes_unneeded);
+		log_debug(NULL, "\"%s\" was not answered lately: no flush needed", c->name);
+	} else {
+		flush_name(p, c->name);
+	}
+	check_free(c);
+}
+
+/* Starts the zone check of @name; false when it could not (flush it). */
+static bool check_start(struct purge *p, const char *name)
+{
+	struct check *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return false;
+	c->p = p;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (lookup_zone_check(p->lookup, name, on_zone_checked, c) < 0) {
+		free(c);
+		return false;
+	}
+	c->next = p->checks;
+	if (p->checks)
+		p->checks->prev = c;
+	p->checks = c;
+	return true;
+}
+
 void purge_notice(struct purge *p, const char *msg, size_t len)
 {
 	char raw[DNSNAME_SIZE + 1], name[DNSNAME_SIZE];
@@ -340,6 +560,8 @@ void purge_notice(struct purge *p, const char *msg, size_t len)
 	}
 	if (p->lookup)
 		lookup_stale_drop(p->lookup, name);
+	if (p->http && unasked(p, name) && check_start(p, name))
+		return;
 	flush_name(p, name);
 }
 
@@ -370,10 +592,19 @@ static void on_sub_connect(struct redis_client *c, void *arg)
 
 	mirror_sub_up(lookup_mirror(p->lookup), true);
 
-	if (p->connected_once) {
-		log_info(NULL, "purge channel resubscribed: flushing every pdns cache, notices "
-			       "may have been lost");
-		flush_name(p, ".");
+	/*
+	 * Notices published while nobody here listened are lost, also before
+	 * this process started: flush everything. While pdns has not answered
+	 * lately, the next config read that it answers sends the flush.
+	 */
+	if (p->http) {
+		log_info(NULL,
+			 "purge channel %s: flushing every pdns cache, notices may have "
+			 "been lost",
+			 p->connected_once ? "resubscribed" : "subscribed");
+		p->root_wanted_ms = clock_ms();
+		if (p->window_ms >= 0)
+			flush_name(p, ".");
 	}
 	p->connected_once = true;
 }
@@ -427,6 +658,12 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 		return -ENOMEM;
 	p->base = base;
 	p->collapse_logged_ms = INT64_MIN / 2; /* the first collapse is logged */
+	p->started_ms = clock_ms();
+	p->root_wanted_ms = INT64_MIN;
+	p->root_done_ms = INT64_MIN;
+	p->clean_ms = INT64_MIN;
+	p->window_ms = -1;
+	p->config_sent_ms = -1;
 	p->lookup = lookup;
 	p->stats = stats;
 	if (cfg->api_url && *cfg->api_url && cfg->api_key && *cfg->api_key) {
@@ -435,7 +672,16 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 			log_error(NULL, "invalid pdns_api_url: expected http://HOST:PORT");
 			goto fail;
 		}
+		struct timeval tv = { PURGE_CONFIG_POLL_MS / 1000,
+				      PURGE_CONFIG_POLL_MS % 1000 * 1000 };
+
+		r = -ENOMEM;
+		if (!(p->poll = event_new(base, -1, EV_PERSIST, on_poll, p)) ||
+		    event_add(p->poll, &tv) < 0)
+			goto fail;
+		on_poll(-1, 0, p);
 	}
+	window_set(p, -1);
 	if (cfg->redis_url) {
 		struct redis_client_opts opts = {
 			.backoff_max_ms = 2000,
@@ -475,6 +721,11 @@ void purge_destroy(struct purge *p)
 	if (!p)
 		return;
 	redis_client_destroy(p->sub);
+	if (p->poll)
+		event_free(p->poll);
+	/* checks still out complete later, into nothing */
+	for (struct check *c = p->checks; c; c = c->next)
+		c->p = NULL;
 	if (p->http)
 		evhttp_connection_free(p->http); /* drops queued requests without callbacks */
 	while (p->flushes)

@@ -16,8 +16,26 @@
  * their second round); beyond that a notice is dropped (logged, counted) and
  * the PowerDNS cache TTLs (20 s / 60 s) bound the staleness.
  *
- * Pub/sub loses messages while the subscriber reconnects: after every
- * reconnect the whole cache is flushed (domain=.).
+ * A notice needs no flush when no pdns cache can hold anything at or below
+ * the name: nothing there was answered (or asked, recent.c) for longer than
+ * pdns keeps an answer, and the name is no zone (a flush of a zone also makes
+ * pdns's zone cache learn it; the Redis replica says, lookup_zone_check).
+ * pdns gets a name's data only by a lookup of that name (CNAME targets, MX
+ * and SRV targets, glue: each looked up by its own name), and a lookup marks
+ * the name's ancestors too. How long pdns keeps an answer comes from its API
+ * (GET .../config, every PURGE_CONFIG_POLL_MS): max(query-cache-ttl,
+ * negquery-cache-ttl) + cache-ttl + PURGE_WINDOW_MARGIN_MS. A value read
+ * more than PURGE_CONFIG_TRUST_MS ago, a failed read, less than that long
+ * since this process started (unless a root flush since then succeeded
+ * PURGE_WINDOW_MARGIN_MS ago), a failed zone check: the name is flushed.
+ * Counted in ddns_backend_flushes_unneeded_total. After a notice, every
+ * source answers the new data, so only lookups that started before it can
+ * carry old data into pdns, and those marked the name when they started.
+ *
+ * Pub/sub loses messages while nobody listens: after every subscription,
+ * the first one too (notices published before this process started are
+ * lost as well), the whole cache is flushed (domain=.), again with each
+ * config poll until one such flush succeeded.
  *
  * Without an API URL or key, flushes are skipped (logged once).
  */
@@ -34,6 +52,14 @@ struct purge;
 #define PURGE_COLLAPSE_LOG_MS 10000
 #define PURGE_TIMEOUT_S       5
 #define PURGE_REFLUSH_MS      100
+#define PURGE_CONFIG_POLL_MS  1000
+/*
+ * A pdns restarted with longer cache TTLs starts with empty caches: its
+ * entries are younger than the last read of its config as long as that read
+ * is trusted for less than the margin.
+ */
+#define PURGE_CONFIG_TRUST_MS  2000
+#define PURGE_WINDOW_MARGIN_MS 3000
 
 struct purge_config {
 	const char *redis_url; /* borrowed: the pub/sub Redis (db1) */
@@ -51,6 +77,15 @@ void purge_destroy(struct purge *p); /* NULL-safe */
 
 /* Handles one notice as if it came from the channel (tests). */
 void purge_notice(struct purge *p, const char *name, size_t len);
+
+/*
+ * How long pdns may keep an answer, in ms, from the body of its API's
+ * GET /api/v1/servers/localhost/config (a JSON array of {"name", "value"}):
+ * max(query-cache-ttl, negquery-cache-ttl) + cache-ttl seconds, plus
+ * PURGE_WINDOW_MARGIN_MS. Returns 0, or -EPROTO when the body is not such an
+ * array or a setting is missing or not a number of seconds (0 to 2^31 - 1).
+ */
+int purge_window_parse(const char *body, size_t len, int64_t *ret_ms);
 
 /* Flushes waiting or in flight. */
 unsigned purge_in_flight(const struct purge *p);

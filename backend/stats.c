@@ -54,6 +54,14 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 		metrics_counter(reg, "ddns_backend_purge_collapses_total",
 				"Times too many flushes were queued and one flush of all of the "
 				"pdns caches replaced them.");
+	st->flushes_unneeded = metrics_counter(
+		reg, "ddns_backend_flushes_unneeded_total",
+		"Purge notices that needed no flush: nothing at or below the name "
+		"was answered for longer than pdns keeps answers, and it is no zone.");
+	st->cache_window =
+		metrics_gauge(reg, "ddns_backend_pdns_cache_window_seconds",
+			      "How long pdns may keep an answer (its cache TTLs from its API, plus "
+			      "a margin); -1 while unknown (every purged name is flushed).");
 	st->stale_entries = metrics_gauge(reg, "ddns_backend_stale_entries",
 					  "Entries in the serve-stale store.");
 }

@@ -24,6 +24,8 @@ struct backend_stats {
 	struct metric *purge_errors;
 	struct metric *reflushes_skipped; /* second flushes found needless */
 	struct metric *purge_collapses;   /* queued flushes replaced by one of the root */
+	struct metric *flushes_unneeded;  /* notices no pdns cache could concern */
+	struct metric *cache_window;      /* gauge: seconds pdns may keep an answer; -1 unknown */
 	struct metric *stale_entries;     /* gauge */
 };
 

@@ -35,6 +35,11 @@ const char replica_lookup_lua[] = "local g = redis.call('GET', KEYS[1])\n"
 				  "if not v then v = '' end\n"
 				  "return {g, v}\n";
 
+const char replica_is_zone_lua[] =
+	"local g = redis.call('GET', KEYS[1])\n"
+	"if not g then return 1 end\n"
+	"return redis.call('HEXISTS', 'dns:' .. g .. ':zones', ARGV[1])\n";
+
 const char replica_zones_lua[] = "local g = redis.call('GET', KEYS[1])\n"
 				 "if not g then return false end\n"
 				 "local v = redis.call('HVALS', 'dns:' .. g .. ':zones')\n"

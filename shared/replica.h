@@ -93,6 +93,13 @@ extern const char replica_lookup_lua[];
 extern const char replica_zones_lua[];
 
 /*
+ * Lua: is ARGV[1] (a normalized name) a zone? KEYS[1] = REPLICA_GEN_KEY.
+ * Returns 0 when the live generation has no such zone, 1 when it has, and
+ * 1 when there is no complete replica (it cannot say).
+ */
+extern const char replica_is_zone_lua[];
+
+/*
  * SQL that reads what is needed to render a set of names: $1 is a text[] of
  * normalized names. One row at least per requested name (columns below);
  * zone_id NULL when the name is in no zone, type NULL when it has no records.

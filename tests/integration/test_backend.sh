@@ -216,13 +216,6 @@ check "AXFR lists the zone from PostgreSQL" \
 	       ! grep -q ENT '$tmp/axfr'"
 
 # ---- purge notices ------------------------------------------------------------
-# a name below www was just answered by the backend (a fresh name: no pdns
-# cache can answer it), so a query may still carry the old data into pdns's
-# caches after the flush: the backend flushes again PURGE_REFLUSH_MS (100 ms) later
-check "a purge notice flushes pdns through its API" \
-	sh -c "dig +norec @127.0.0.1 -p $dns_port r$RANDOM.www.dyn.test. A >/dev/null &&
-	       redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge www.dyn.test. >/dev/null"
-check "the flush reached the PowerDNS API" wait_metric ddns_backend_purges_total
 # flushes_settle N: ddns_backend_purges_total reaches N and stays there 0.3 s
 flushes_settle() {
 	local i v
@@ -234,8 +227,6 @@ flushes_settle() {
 	echo "ddns_backend_purges_total = ${v:-absent}, expected $1"
 	return 1
 }
-check "... and a second time shortly after (a name below was just answered), not more" \
-	flushes_settle 2
 # metric_is NAME VALUE
 metric_is() {
 	local v
@@ -243,16 +234,6 @@ metric_is() {
 	echo "$1 = ${v:-absent}, expected $2"
 	[ "$v" = "$2" ]
 }
-check "no second flush was left out" metric_is ddns_backend_reflushes_skipped_total 0
-# nothing at or below quiet.dyn.test. was ever answered: one flush is enough
-check "a notice for a name nobody asked about" \
-	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge quiet.dyn.test. >/dev/null"
-check "... is flushed once" flushes_settle 3
-check "... and its second flush counted as left out" \
-	metric_is ddns_backend_reflushes_skipped_total 1
-
-# a burst of changes to many names: PowerDNS takes one flush at a time, so the
-# queue is replaced by one flush of everything instead of growing (or dropping)
 # purges_settled: ddns_backend_purges_total, once it stays put for 0.5 s
 purges_settled() {
 	local v w i
@@ -265,18 +246,81 @@ purges_settled() {
 	done
 	echo "$v"
 }
+publish_purge() { rcli -n 1 PUBLISH dns:purge "$1" >/dev/null; }
+lookup_line() { echo "{\"method\":\"lookup\",\"parameters\":{\"qtype\":\"ANY\",\"qname\":\"$1\"}}"; }
+# ask_then_publish ASKED SECONDS NOTICE: a lookup of ASKED straight to the
+# backend, SECONDS later a purge notice for NOTICE
+ask_then_publish() {
+	ask "$(lookup_line "$1")" >/dev/null && sleep "$2" && publish_purge "$3"
+}
+# (a second round follows when a query was answered as it went)
+check "notices from before the backend listened are lost: it flushed every pdns cache" \
+	wait_metric ddns_backend_purges_total
+base=$(purges_settled)
+skipped=$(metric ddns_backend_reflushes_skipped_total)
+check "... as its log says" grep -q 'purge channel subscribed: flushing every pdns cache' "$tmp/backend.log"
+# its caches are off: pdns keeps nothing, the margin alone (PURGE_WINDOW_MARGIN_MS)
+check "the cache lifetimes read from pdns's API: 0 s plus the 3 s margin" \
+	metric_is ddns_backend_pdns_cache_window_seconds 3
+# a name below www was just answered by the backend (a fresh name: no pdns
+# cache can answer it), so a query may still carry the old data into pdns's
+# caches after the flush: the backend flushes again PURGE_REFLUSH_MS (100 ms) later
+check "a purge notice flushes pdns through its API" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port r$RANDOM.www.dyn.test. A >/dev/null &&
+	       redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge www.dyn.test. >/dev/null"
+check "... and a second time shortly after (a name below was just answered), not more" \
+	flushes_settle $((base + 2))
+check "no second flush was left out" metric_is ddns_backend_reflushes_skipped_total "$skipped"
+# answered 0.3 s before the notice: within the window (a pdns cache may hold
+# it), but long before the flush (no query can put it back afterwards)
+check "a notice for a name answered 0.3 s before" \
+	ask_then_publish asked.dyn.test. 0.3 asked.dyn.test.
+check "... is flushed once" flushes_settle $((base + 3))
+check "... and its second flush counted as left out" \
+	metric_is ddns_backend_reflushes_skipped_total $((skipped + 1))
+# more than the window (3 s) after the root flush, every answer pdns may hold
+# came from this backend and is in its table of recent answers
+sleep 3.5
+check "a notice for a name nobody asked about" publish_purge quiet.dyn.test.
+check "... needs no flush (counted)" wait_metric ddns_backend_flushes_unneeded_total
+check "... and none was sent" flushes_settle $((base + 3))
+check "a notice for the parent of a name answered 2 s before (within the window)" \
+	ask_then_publish a.b.dyn.test. 2 b.dyn.test.
+check "... is flushed (a flush covers the names below)" flushes_settle $((base + 4))
+check "... not counted as unneeded" metric_is ddns_backend_flushes_unneeded_total 1
+# a zone that nobody could ask about yet (pdns answers REFUSED outside the
+# zones it knows): its flush is what makes pdns's zone cache learn it
+new_zone() {
+	rcli SET dns:1:n:new.test. '[{"qtype":"SOA","qname":"new.test.","content":"ns1.dyn.test. hostmaster.new.test. 7 10800 3600 604800 60","ttl":60,"domain_id":99}]' >/dev/null &&
+		rcli HSET dns:1:zones new.test. '{"id":99,"zone":"new.test.","kind":"native","serial":7}' >/dev/null &&
+		publish_purge new.test.
+}
+check "a new zone written to the replica, its notice published" new_zone
+check "... is flushed although nobody asked about it" flushes_settle $((base + 5))
+check "... and pdns answers the new zone at once" \
+	sh -c "dig +norec @127.0.0.1 -p $dns_port new.test. SOA | tee /dev/stderr | grep -q 'status: NOERROR' &&
+	       dig +norec @127.0.0.1 -p $dns_port new.test. SOA | grep -Eq 'SOA[[:space:]]+ns1\.dyn\.test\. hostmaster\.new\.test\. 7 '"
+check "... not counted as unneeded" metric_is ddns_backend_flushes_unneeded_total 1
+
+# a burst of changes to many names: PowerDNS takes one flush at a time, so the
+# queue is replaced by one flush of everything instead of growing (or dropping)
 before_burst=$(purges_settled)
-check "a burst of 300 notices for distinct names" \
-	sh -c "for i in \$(seq 1 300); do echo PUBLISH dns:purge burst\$i.dyn.test.; done |
-	       redis-cli -h 127.0.0.1 -p $redis_port -n 1 >/dev/null"
+# asked for first: a name nobody asked about needs no flush at all
+burst_notices() {
+	local i lines=()
+	for i in $(seq 1 300); do lines+=("$(lookup_line "burst$i.dyn.test.")"); done
+	ask "${lines[@]}" >/dev/null || return 1
+	for i in $(seq 1 300); do echo "PUBLISH dns:purge burst$i.dyn.test."; done | rcli -n 1 >/dev/null
+}
+check "a burst of 300 notices for distinct names, each answered just before" burst_notices
 check "... collapses the queue into one flush of everything" \
 	wait_metric ddns_backend_purge_collapses_total
 after_burst=$(purges_settled)
 check "... with far fewer flushes than notices ($((after_burst - before_burst)) for 300)" \
 	test $((after_burst - before_burst)) -lt 150
 check "... and none failed or dropped" metric_is ddns_backend_purge_errors_total 0
-check "a notice after the burst is flushed" \
-	sh -c "redis-cli -h 127.0.0.1 -p $redis_port -n 1 PUBLISH dns:purge later.dyn.test. >/dev/null"
+check "a notice after the burst, for a name answered 0.3 s before, is flushed" \
+	ask_then_publish later.dyn.test. 0.3 later.dyn.test.
 check "... once more" flushes_settle $((after_burst + 1))
 
 # ---- the mirror: the replica in memory, kept current by name notices ---------
