@@ -57,16 +57,16 @@ struct purge {
 	unsigned n_flushes, n_queued, n_sent;
 	unsigned long long collapses; /* since the last log line about them */
 	int64_t collapse_logged_ms;
-	struct check *checks;    /* owned list: zone checks out on the replica client */
-	struct event *poll;      /* owned: reads pdns's cache TTLs every PURGE_CONFIG_POLL_MS */
-	int64_t started_ms;      /* when this process began to answer */
-	int64_t root_wanted_ms;  /* the last (re)subscription: a root flush must follow */
-	int64_t root_done_ms;    /* when the last root flush that succeeded was sent */
-	int64_t clean_ms;        /* ... the first one (since then pdns holds only our answers) */
-	int64_t window_ms;       /* how long pdns may keep an answer; -1: unknown */
-	int64_t window_asked_ms; /* when the request that read it was sent */
-	int64_t config_sent_ms;  /* the request out, or -1 */
-	bool config_failing;     /* log transitions only */
+	struct check *checks; /* zone checks out on the replica client (detached on destroy) */
+	unsigned n_checks;
+	struct event *poll;     /* owned: reads pdns's cache TTLs every PURGE_CONFIG_POLL_MS */
+	struct purge_window w;  /* what decides whether a notice needs a flush */
+	int64_t root_wanted_ms; /* the last (re)subscription: a root flush must follow */
+	int64_t root_done_ms;   /* when the last root flush that succeeded was sent */
+	int64_t config_sent_ms; /* the request out, or -1 */
+	int64_t wall_offset_ms; /* wall clock minus clock_ms() at the last config read */
+	struct flush *sending;  /* the flush being handed to evhttp; NULL once its callback ran */
+	bool config_failing;    /* log transitions only */
 	bool connected_once;
 	bool skip_logged;
 };
@@ -138,6 +138,8 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 	struct purge *p = f->p;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 
+	if (p->sending == f)
+		p->sending = NULL; /* failed inside evhttp_make_request: flush_send sees it */
 	p->n_sent--;
 	if (code == 200) {
 		if (p->stats)
@@ -145,8 +147,12 @@ static void on_flushed(struct evhttp_request *req, void *arg)
 		log_debug(NULL, "flushed \"%s\" from the pdns caches", f->name);
 		if (strcmp(f->name, ".") == 0 && f->sent_ms > p->root_done_ms) {
 			p->root_done_ms = f->sent_ms;
-			if (p->clean_ms == INT64_MIN)
-				p->clean_ms = f->sent_ms;
+			if (p->w.clean_ms == INT64_MIN &&
+			    f->sent_ms - p->w.started_ms >= PURGE_WINDOW_MARGIN_MS) {
+				p->w.clean_ms = f->sent_ms;
+				log_info(NULL, "pdns caches flushed: from now on they hold only "
+					       "answers of this process");
+			}
 		}
 	} else {
 		if (p->stats)
@@ -196,6 +202,7 @@ static void flush_send(struct flush *f)
 	struct evhttp_request *req = evhttp_request_new(on_flushed, f);
 	struct evkeyvalq *h;
 	char uri[DNSNAME_SIZE + 512];
+	int r;
 
 	if (!req)
 		goto fail;
@@ -207,12 +214,20 @@ static void flush_send(struct flush *f)
 	evhttp_add_header(h, "Content-Length", "0");
 	snprintf(uri, sizeof(uri), "%s/api/v1/servers/localhost/cache/flush?domain=%s", p->path,
 		 f->name);
-	/* on failure evhttp frees @req itself */
-	if (evhttp_make_request(p->http, req, EVHTTP_REQ_PUT, uri) < 0)
-		goto fail;
+	/*
+	 * On failure evhttp frees @req itself, and may have called on_flushed
+	 * already (a connection that fails at once): then @f is dealt with.
+	 */
 	f->state = FLUSH_SENT;
 	p->n_sent++;
-	return;
+	p->sending = f;
+	r = evhttp_make_request(p->http, req, EVHTTP_REQ_PUT, uri);
+	if (p->sending != f)
+		return;
+	p->sending = NULL;
+	if (r == 0)
+		return;
+	p->n_sent--;
 fail:
 	if (p->stats)
 		metric_inc(p->stats->purge_errors);
@@ -396,49 +411,91 @@ out:
 	return r;
 }
 
+bool purge_window_needless(const struct purge_window *w, int64_t now, int64_t last_ms)
+{
+	if (w->window_ms < 0 || now - w->asked_ms > PURGE_CONFIG_TRUST_MS)
+		return false; /* not known, or not lately */
+	if (now < w->hold_until_ms)
+		return false; /* the wall clock went back: pdns keeps entries longer */
+	if (now - w->started_ms <= w->window_ms && w->clean_ms == INT64_MIN)
+		return false; /* pdns may hold answers of the process before this one */
+	return last_ms < now - w->window_ms;
+}
+
 static void window_set(struct purge *p, int64_t ms)
 {
-	p->window_ms = ms;
+	p->w.window_ms = ms;
 	if (p->stats)
 		metric_set(p->stats->cache_window, ms < 0 ? -1 : (double)ms / 1000);
+}
+
+static void config_failed(struct purge *p, const char *why)
+{
+	if (!p->config_failing)
+		log_info(NULL,
+			 "could not read the cache TTLs from the pdns api (%s): flushing "
+			 "every purged name until it answers",
+			 why);
+	p->config_failing = true;
+	window_set(p, -1);
+}
+
+/*
+ * pdns expires its caches by the wall clock: when that went back by d, its
+ * entries live d longer than clock_ms() says; skip nothing until they are
+ * gone.
+ */
+static void watch_wall_clock(struct purge *p, int64_t now)
+{
+	int64_t offset = clock_wall_ms() - now;
+
+	if (p->wall_offset_ms != INT64_MIN && offset < p->wall_offset_ms - PURGE_WALL_STEP_MS) {
+		int64_t back = p->wall_offset_ms - offset;
+
+		log_warn(NULL,
+			 "the wall clock went back %lld ms: flushing every purged name for "
+			 "a while",
+			 (long long)back);
+		p->w.hold_until_ms = now + back + (p->w.window_ms > 0 ? p->w.window_ms : 0);
+	}
+	p->wall_offset_ms = offset;
 }
 
 static void on_config(struct evhttp_request *req, void *arg)
 {
 	struct purge *p = arg;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
-	int64_t sent = p->config_sent_ms, ms;
+	int64_t sent = p->config_sent_ms, now = clock_ms(), ms;
 	struct evbuffer *body;
+	const char *s;
 
 	p->config_sent_ms = -1;
-	if (code == 200) {
-		body = evhttp_request_get_input_buffer(req);
-		const char *s = (const char *)evbuffer_pullup(body, -1);
-
-		if (s && purge_window_parse(s, evbuffer_get_length(body), &ms) == 0) {
-			if (p->config_failing || p->window_ms != ms)
-				log_info(NULL,
-					 "pdns keeps answers up to %lld ms (its cache TTLs and a "
-					 "margin): names not answered for longer need no flush",
-					 (long long)ms);
-			p->config_failing = false;
-			p->window_asked_ms = sent;
-			window_set(p, ms);
-			/* pdns answers again: the root flush a subscription needs, if it failed */
-			if (p->root_done_ms < p->root_wanted_ms && !flush_find(p, "."))
-				flush_name(p, ".");
-			return;
-		}
+	if (code != 200) {
+		config_failed(p, code ? "unexpected status" : "no answer");
+		return;
 	}
-	if (!p->config_failing)
+	body = evhttp_request_get_input_buffer(req);
+	s = (const char *)evbuffer_pullup(body, -1);
+	if (!s || purge_window_parse(s, evbuffer_get_length(body), &ms) < 0) {
+		config_failed(p, "unexpected config");
+		return;
+	}
+	if (p->config_failing || p->w.window_ms != ms)
 		log_info(NULL,
-			 "could not read the cache TTLs from the pdns api (%s): flushing "
-			 "every purged name until it answers",
-			 code == 200 ? "unexpected config"
-			 : code      ? "unexpected status"
-				     : "no answer");
-	p->config_failing = true;
-	window_set(p, -1);
+			 "pdns keeps answers up to %lld ms (its cache TTLs and a margin): names "
+			 "not answered for longer need no flush",
+			 (long long)ms);
+	p->config_failing = false;
+	p->w.asked_ms = sent;
+	window_set(p, ms);
+	watch_wall_clock(p, now);
+	/* pdns answers: the root flush a subscription needs, if it failed; and
+	 * one sent late enough after the start that answers of the process
+	 * before this one can no longer reach pdns's caches after it */
+	if ((p->root_done_ms < p->root_wanted_ms ||
+	     (p->w.clean_ms == INT64_MIN && now - p->w.started_ms >= PURGE_WINDOW_MARGIN_MS)) &&
+	    !flush_find(p, "."))
+		flush_name(p, ".");
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)
@@ -447,45 +504,36 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	struct evhttp_request *req;
 	struct evkeyvalq *h;
 	char uri[512];
+	int64_t now = clock_ms();
 
-	if (p->config_sent_ms >= 0)
-		return; /* the last one is still out: its value will be too old to trust */
-	if (!(req = evhttp_request_new(on_config, p)))
+	if (p->config_sent_ms >= 0) {
+		/* the last one is still out: its value would be too old to trust */
+		if (now - p->config_sent_ms > PURGE_CONFIG_TRUST_MS)
+			config_failed(p, "no answer in time");
 		return;
+	}
+	if (!(req = evhttp_request_new(on_config, p))) {
+		config_failed(p, "out of memory");
+		return;
+	}
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", p->host);
 	evhttp_add_header(h, "X-API-Key", p->key);
 	snprintf(uri, sizeof(uri), "%s/api/v1/servers/localhost/config", p->path);
-	p->config_sent_ms = clock_ms();
-	/* on failure evhttp frees @req itself */
+	p->config_sent_ms = now;
+	/* on failure evhttp frees @req itself (on_config may have run: harmless) */
 	if (evhttp_make_request(p->http, req, EVHTTP_REQ_GET, uri) < 0) {
 		p->config_sent_ms = -1;
-		window_set(p, -1);
+		config_failed(p, "could not send");
 	}
-}
-
-/*
- * Every answer pdns holds was given by this process (and so is in the
- * table of recent answers): it has run longer than pdns keeps answers, or
- * a root flush succeeded since it started and answers of the process before
- * it had PURGE_WINDOW_MARGIN_MS to reach pdns's caches.
- */
-static bool answers_all_ours(const struct purge *p, int64_t now)
-{
-	return now - p->started_ms > p->window_ms ||
-	       (p->clean_ms != INT64_MIN && now - p->clean_ms > PURGE_WINDOW_MARGIN_MS);
 }
 
 /* No pdns cache can hold anything at or below @name (but it may be a zone). */
 static bool unasked(const struct purge *p, const char *name)
 {
-	int64_t now = clock_ms();
-
-	if (!p->lookup || p->window_ms < 0 || now - p->window_asked_ms > PURGE_CONFIG_TRUST_MS)
+	if (!p->lookup || strcmp(name, ".") == 0)
 		return false;
-	if (!answers_all_ours(p, now) || strcmp(name, ".") == 0)
-		return false;
-	return lookup_last_answer(p->lookup, name) < now - p->window_ms;
+	return purge_window_needless(&p->w, clock_ms(), lookup_last_answer(p->lookup, name));
 }
 
 static void check_free(struct check *c)
@@ -499,6 +547,7 @@ static void check_free(struct check *c)
 			p->checks = c->next;
 		if (c->next)
 			c->next->prev = c->prev;
+		p->n_checks--;
 	}
 	free(c);
 }
@@ -524,24 +573,32 @@ static void on_zone_checked(redisReply *reply, const char *err, void *arg)
 	check_free(c);
 }
 
-/* Starts the zone check of @name; false when it could not (flush it). */
-static bool check_start(struct purge *p, const char *name)
+/*
+ * Starts the zone check of @name. Returns 0, -EBUSY (PURGE_CHECKS_MAX out:
+ * the lookups' Redis client is not to fill up with them), -ENOMEM, or what
+ * lookup_zone_check returns; then the caller flushes.
+ */
+static int check_start(struct purge *p, const char *name)
 {
-	struct check *c = calloc(1, sizeof(*c));
+	struct check *c;
+	int r;
 
-	if (!c)
-		return false;
+	if (p->n_checks >= PURGE_CHECKS_MAX)
+		return -EBUSY;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
 	c->p = p;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	if (lookup_zone_check(p->lookup, name, on_zone_checked, c) < 0) {
+	if ((r = lookup_zone_check(p->lookup, name, on_zone_checked, c)) < 0) {
 		free(c);
-		return false;
+		return r;
 	}
 	c->next = p->checks;
 	if (p->checks)
 		p->checks->prev = c;
 	p->checks = c;
-	return true;
+	p->n_checks++;
+	return 0;
 }
 
 void purge_notice(struct purge *p, const char *msg, size_t len)
@@ -560,7 +617,7 @@ void purge_notice(struct purge *p, const char *msg, size_t len)
 	}
 	if (p->lookup)
 		lookup_stale_drop(p->lookup, name);
-	if (p->http && unasked(p, name) && check_start(p, name))
+	if (p->http && unasked(p, name) && check_start(p, name) == 0)
 		return;
 	flush_name(p, name);
 }
@@ -603,7 +660,7 @@ static void on_sub_connect(struct redis_client *c, void *arg)
 			 "been lost",
 			 p->connected_once ? "resubscribed" : "subscribed");
 		p->root_wanted_ms = clock_ms();
-		if (p->window_ms >= 0)
+		if (p->w.window_ms >= 0)
 			flush_name(p, ".");
 	}
 	p->connected_once = true;
@@ -658,12 +715,14 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 		return -ENOMEM;
 	p->base = base;
 	p->collapse_logged_ms = INT64_MIN / 2; /* the first collapse is logged */
-	p->started_ms = clock_ms();
+	p->w = (struct purge_window){ .window_ms = -1,
+				      .started_ms = clock_ms(),
+				      .clean_ms = INT64_MIN,
+				      .hold_until_ms = INT64_MIN };
 	p->root_wanted_ms = INT64_MIN;
 	p->root_done_ms = INT64_MIN;
-	p->clean_ms = INT64_MIN;
-	p->window_ms = -1;
 	p->config_sent_ms = -1;
+	p->wall_offset_ms = INT64_MIN;
 	p->lookup = lookup;
 	p->stats = stats;
 	if (cfg->api_url && *cfg->api_url && cfg->api_key && *cfg->api_key) {

@@ -26,8 +26,12 @@
  * (GET .../config, every PURGE_CONFIG_POLL_MS): max(query-cache-ttl,
  * negquery-cache-ttl) + cache-ttl + PURGE_WINDOW_MARGIN_MS. A value read
  * more than PURGE_CONFIG_TRUST_MS ago, a failed read, less than that long
- * since this process started (unless a root flush since then succeeded
- * PURGE_WINDOW_MARGIN_MS ago), a failed zone check: the name is flushed.
+ * since this process started (unless a root flush sent PURGE_WINDOW_MARGIN_MS
+ * or more after the start succeeded: one is sent then), a wall clock that
+ * went back (pdns expires by it), a failed or refused zone check: the name
+ * is flushed. The replica (db0) and the purge channel must be on the same
+ * Redis server, as the mirror already assumes: a lookup after the notice
+ * must find the new data.
  * Counted in ddns_backend_flushes_unneeded_total. After a notice, every
  * source answers the new data, so only lookups that started before it can
  * carry old data into pdns, and those marked the name when they started.
@@ -42,6 +46,9 @@
 
 #include "backend/lookup.h"
 #include "backend/stats.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 struct event_base;
 struct purge;
@@ -60,6 +67,10 @@ struct purge;
  */
 #define PURGE_CONFIG_TRUST_MS  2000
 #define PURGE_WINDOW_MARGIN_MS 3000
+/* A wall clock step back larger than this holds the skipping (pdns expires by it). */
+#define PURGE_WALL_STEP_MS 1000
+/* Zone checks out at once on the lookups' Redis client; beyond, notices are flushed. */
+#define PURGE_CHECKS_MAX 256
 
 struct purge_config {
 	const char *redis_url; /* borrowed: the pub/sub Redis (db1) */
@@ -86,6 +97,26 @@ void purge_notice(struct purge *p, const char *name, size_t len);
  * array or a setting is missing or not a number of seconds (0 to 2^31 - 1).
  */
 int purge_window_parse(const char *body, size_t len, int64_t *ret_ms);
+
+/* What decides whether a notice needs a flush; times from clock_ms(). */
+struct purge_window {
+	int64_t window_ms;  /* how long pdns may keep an answer (purge_window_parse); -1 unknown */
+	int64_t asked_ms;   /* when the config read that gave it was sent */
+	int64_t started_ms; /* when this process started */
+	int64_t clean_ms;   /* a root flush sent PURGE_WINDOW_MARGIN_MS or more after the
+			     * start succeeded (sent then); INT64_MIN: none yet */
+	int64_t hold_until_ms; /* the wall clock went back: nothing is needless before */
+};
+
+/*
+ * Whether a notice of a name needs no flush at @now, given @last_ms, the
+ * last answer at or below it (recent_last; INT64_MIN: never): the window is
+ * known and was read less than PURGE_CONFIG_TRUST_MS ago, no hold, every
+ * answer pdns holds is this process's (it ran longer than the window, or a
+ * clean root flush), and the last answer is older than the window. The
+ * caller also keeps the root and zones out.
+ */
+bool purge_window_needless(const struct purge_window *w, int64_t now, int64_t last_ms);
 
 /* Flushes waiting or in flight. */
 unsigned purge_in_flight(const struct purge *p);
