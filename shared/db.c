@@ -336,6 +336,65 @@ int db_exec(PGconn *conn, const char *sql, int n_params, const char *const *para
 	return 0;
 }
 
+static bool statement_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return n > 0 && n < 64;
+}
+
+/* The server refused @res because the session lacks the statement or must prepare it anew. */
+static bool needs_prepare(const PGresult *res, bool *ret_deallocate)
+{
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!st || PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return false;
+	*ret_deallocate = strcmp(st, "0A000") == 0;
+	return *ret_deallocate || strcmp(st, "26000") == 0;
+}
+
+int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
+		     const char *const *params, PGresult **ret_res, struct db_error *err)
+{
+	PGresult *res;
+	bool deallocate = false;
+	int r;
+
+	if (!conn || !name || !statement_name_ok(name) || !sql || n_params < 0 ||
+	    (n_params > 0 && !params))
+		return db_error_set(err, -EINVAL, "invalid query arguments");
+	res = PQexecPrepared(conn, name, n_params, params, NULL, NULL, 0);
+	if (needs_prepare(res, &deallocate)) {
+		PQclear(res);
+		if (deallocate) {
+			char cmd[96];
+
+			snprintf(cmd, sizeof(cmd), "DEALLOCATE %s", name);
+			PQclear(PQexec(conn, cmd));
+		}
+		res = PQprepare(conn, name, sql, n_params, NULL);
+		if (!res || !result_ok(res))
+			goto fail;
+		PQclear(res);
+		res = PQexecPrepared(conn, name, n_params, params, NULL, NULL, 0);
+	}
+	if (!res || !result_ok(res))
+		goto fail;
+	if (ret_res)
+		*ret_res = res;
+	else
+		PQclear(res);
+	return 0;
+fail:
+	r = result_error(conn, res, err);
+	PQclear(res);
+	return r;
+}
+
 int db_exec_script(PGconn *conn, const char *sql, struct db_error *err)
 {
 	PGresult *res;

@@ -98,6 +98,18 @@ int db_exec(PGconn *conn, const char *sql, int n_params, const char *const *para
 	    PGresult **ret_res, struct db_error *err);
 
 /*
+ * Runs the statement prepared as @name in @conn's session (PQexecPrepared),
+ * preparing it from @sql first when the session lacks it (SQLSTATE 26000:
+ * a new connection, or DEALLOCATE behind our back) or must prepare it anew
+ * (0A000: its result columns changed after DDL). Saves the parse and plan
+ * of every run. Outside a transaction block only: the refused first attempt
+ * would abort it. @name: lower-case letters, digits and '_' (-EINVAL
+ * otherwise). Otherwise as db_exec.
+ */
+int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
+		     const char *const *params, PGresult **ret_res, struct db_error *err);
+
+/*
  * Runs a whole script of several statements with the simple query protocol
  * (PQexec). Only for trusted SQL such as our own migration files: it takes no
  * parameters. Fails with the first error.

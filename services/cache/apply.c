@@ -252,7 +252,8 @@ static int add_referrers(struct cache *c, struct purges *p)
 	{
 		const char *params[] = { array };
 
-		r = db_exec(c->pg, sql_referrers, 1, params, &res, &err);
+		r = db_exec_prepared(c->pg, "cache_referrers", sql_referrers, 1, params, &res,
+				     &err);
 	}
 	free(array);
 	if (r < 0) {
@@ -361,7 +362,8 @@ int cache_apply(struct cache *c, const struct cache_change *changes, size_t n)
 	{
 		const char *params[] = { array };
 
-		r = db_exec(c->pg, replica_sql_names, 1, params, &res, &err);
+		r = db_exec_prepared(c->pg, "cache_names", replica_sql_names, 1, params, &res,
+				     &err);
 	}
 	if (r < 0) {
 		log_error(NULL, "could not read %zu names: %s", ctx.n, err.msg);

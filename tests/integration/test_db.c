@@ -162,6 +162,59 @@ START_TEST(test_exec_error)
 }
 END_TEST
 
+/* db_exec_prepared: prepared once, prepared again when the session lost it or DDL changed it */
+START_TEST(test_exec_prepared)
+{
+	static const char sql[] = "SELECT * FROM prep_t WHERE a > $1::int ORDER BY a";
+	const char *params[1] = { "1" };
+	PGconn *conn = connect_or_fail();
+	struct db_error err;
+	PGresult *res = NULL;
+
+	ck_assert_int_eq(db_exec_script(conn,
+					"CREATE TEMP TABLE prep_t (a int); "
+					"INSERT INTO prep_t VALUES (1), (2), (3)",
+					&err),
+			 0);
+	/* the first run prepares it */
+	ck_assert_msg(db_exec_prepared(conn, "prep_a", sql, 1, params, &res, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(PQntuples(res), 2);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2");
+	PQclear(res);
+	/* later runs use it: it exists in the session */
+	ck_assert_int_eq(
+		db_exec(conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'prep_a'",
+			0, NULL, &res, &err),
+		0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	ck_assert_int_eq(db_exec_prepared(conn, "prep_a", sql, 1, params, NULL, &err), 0);
+	/* dropped behind its back (26000): prepared again */
+	ck_assert_int_eq(db_exec_script(conn, "DEALLOCATE prep_a", &err), 0);
+	ck_assert_msg(db_exec_prepared(conn, "prep_a", sql, 1, params, &res, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(PQntuples(res), 2);
+	PQclear(res);
+	/* its result columns changed (0A000): prepared again, the new column seen */
+	ck_assert_int_eq(
+		db_exec_script(conn, "ALTER TABLE prep_t ADD COLUMN b text DEFAULT 'x'", &err), 0);
+	ck_assert_msg(db_exec_prepared(conn, "prep_a", sql, 1, params, &res, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(PQnfields(res), 2);
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "x");
+	PQclear(res);
+	/* a statement that cannot be prepared: the server's error */
+	ck_assert_int_eq(db_exec_prepared(conn, "prep_bad", "SELEC 1", 0, NULL, NULL, &err), -EIO);
+	ck_assert_str_eq(err.sqlstate, "42601");
+	/* a name that is not a plain identifier */
+	ck_assert_int_eq(db_exec_prepared(conn, "x; DROP TABLE prep_t", sql, 1, params, NULL, &err),
+			 -EINVAL);
+	ck_assert_int_eq(db_exec_prepared(conn, "", sql, 1, params, NULL, &err), -EINVAL);
+	PQfinish(conn);
+}
+END_TEST
+
 START_TEST(test_exec_script)
 {
 	PGconn *conn = connect_or_fail();
@@ -1179,6 +1232,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_exec_null_param);
 	tcase_add_loop_test(tc, test_exec_error, 0, sizeof(error_cases) / sizeof(error_cases[0]));
 	tcase_add_test(tc, test_exec_script);
+	tcase_add_test(tc, test_exec_prepared);
 	tcase_add_loop_test(tc, test_connect_refused, 0, 3);
 	tcase_add_test(tc, test_connect_sets_application_name);
 	suite_add_tcase(s, tc);
