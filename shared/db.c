@@ -336,45 +336,57 @@ int db_exec(PGconn *conn, const char *sql, int n_params, const char *const *para
 	return 0;
 }
 
+/* A lower-case letter, then lower-case letters, digits and '_'; shorter than 64. */
 static bool statement_name_ok(const char *s)
 {
 	size_t n = 0;
 
+	if (*s < 'a' || *s > 'z')
+		return false;
 	for (; *s; s++, n++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
 			return false;
-	return n > 0 && n < 64;
+	return n < 64;
 }
 
-/* The server refused @res because the session lacks the statement or must prepare it anew. */
-static bool needs_prepare(const PGresult *res, bool *ret_deallocate)
+/* The SQLSTATE of a refused run, or "". */
+static const char *refusal(const PGresult *res)
 {
-	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *st = res && PQresultStatus(res) == PGRES_FATAL_ERROR
+				 ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				 : NULL;
 
-	if (!st || PQresultStatus(res) != PGRES_FATAL_ERROR)
-		return false;
-	*ret_deallocate = strcmp(st, "0A000") == 0;
-	return *ret_deallocate || strcmp(st, "26000") == 0;
+	return st ? st : "";
 }
 
 int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
 		     const char *const *params, PGresult **ret_res, struct db_error *err)
 {
 	PGresult *res;
-	bool deallocate = false;
+	const char *st;
 	int r;
 
-	if (!conn || !name || !statement_name_ok(name) || !sql || n_params < 0 ||
-	    (n_params > 0 && !params))
+	if (!conn || !sql || n_params < 0 || (n_params > 0 && !params))
 		return db_error_set(err, -EINVAL, "invalid query arguments");
+	if (!name || !statement_name_ok(name))
+		return db_error_set(err, -EINVAL, "invalid prepared statement name");
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return db_error_set(err, -EINVAL,
+				    "prepared statements run here outside a transaction only");
 	res = PQexecPrepared(conn, name, n_params, params, NULL, NULL, 0);
-	if (needs_prepare(res, &deallocate)) {
+	st = refusal(res);
+	if (strcmp(st, "26000") == 0 || strcmp(st, "0A000") == 0) {
+		bool stale = strcmp(st, "0A000") == 0; /* @st points into @res */
+
 		PQclear(res);
-		if (deallocate) {
+		if (stale) {
 			char cmd[96];
 
-			snprintf(cmd, sizeof(cmd), "DEALLOCATE %s", name);
-			PQclear(PQexec(conn, cmd));
+			snprintf(cmd, sizeof(cmd), "DEALLOCATE \"%s\"", name);
+			res = PQexec(conn, cmd);
+			if (!res || !result_ok(res))
+				goto fail;
+			PQclear(res);
 		}
 		res = PQprepare(conn, name, sql, n_params, NULL);
 		if (!res || !result_ok(res))

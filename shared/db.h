@@ -5,7 +5,8 @@
  *
  * Two halves:
  *
- *  - a synchronous API for tools and daemon startup (db_connect, db_exec);
+ *  - a synchronous API for tools, daemon startup and ddns-cache (db_connect,
+ *    db_exec, db_exec_prepared);
  *  - an asynchronous pool on a libevent event_base for daemons
  *    (db_pool_query for one statement on any connection, db_pool_acquire +
  *    db_conn_query + db_conn_release for several statements, such as a
@@ -103,8 +104,9 @@ int db_exec(PGconn *conn, const char *sql, int n_params, const char *const *para
  * a new connection, or DEALLOCATE behind our back) or must prepare it anew
  * (0A000: its result columns changed after DDL). Saves the parse and plan
  * of every run. Outside a transaction block only: the refused first attempt
- * would abort it. @name: lower-case letters, digits and '_' (-EINVAL
- * otherwise). Otherwise as db_exec.
+ * would abort it (-EINVAL inside one). @name: a lower-case letter, then
+ * lower-case letters, digits and '_' (-EINVAL otherwise). Otherwise as
+ * db_exec.
  */
 int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
 		     const char *const *params, PGresult **ret_res, struct db_error *err);

@@ -65,7 +65,7 @@ const char replica_sql_names[] =
 	"  WHERE q.name = zones.name OR right(q.name, length(zones.name) + 1) = '.' || zones.name "
 	"  ORDER BY length(zones.name) DESC LIMIT 1) z ON true "
 	"LEFT JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM records d "
-	"  WHERE d.zone_id + 0 = z.id "
+	"  WHERE z.id IS NOT NULL AND d.zone_id + 0 = z.id "
 	"  AND reverse(d.name) ~>=~ reverse('.' || q.name) "
 	"  AND reverse(d.name) ~<~ (reverse('.' || q.name) || '~')) AS has_children) ch ON true "
 	"LEFT JOIN records r ON r.zone_id + 0 = z.id AND r.name = q.name "

@@ -221,6 +221,10 @@ int cache_load(struct cache *c)
 	if (r < 0)
 		goto fail_db;
 	in_tx = true;
+	/* a whole-table read: sequential scans allowed again (see cache_connect) */
+	r = simple(c, "SET LOCAL enable_seqscan = on", &err);
+	if (r < 0)
+		goto fail_db;
 	/* the load sees exactly this snapshot: the catch-up starts from it */
 	r = db_exec(
 		c->pg,

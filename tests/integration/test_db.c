@@ -189,7 +189,34 @@ START_TEST(test_exec_prepared)
 		0);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
 	PQclear(res);
-	ck_assert_int_eq(db_exec_prepared(conn, "prep_a", sql, 1, params, NULL, &err), 0);
+	ck_assert_int_eq(
+		db_exec(conn,
+			"SELECT prepare_time FROM pg_prepared_statements WHERE name = 'prep_a'", 0,
+			NULL, &res, &err),
+		0);
+	{
+		char *first = strdup(PQgetvalue(res, 0, 0));
+		PGresult *again = NULL;
+
+		PQclear(res);
+		ck_assert_ptr_nonnull(first);
+		usleep(2000);
+		ck_assert_int_eq(db_exec_prepared(conn, "prep_a", sql, 1, params, NULL, &err), 0);
+		ck_assert_int_eq(db_exec(conn,
+					 "SELECT prepare_time FROM pg_prepared_statements "
+					 "WHERE name = 'prep_a'",
+					 0, NULL, &again, &err),
+				 0);
+		ck_assert_msg(strcmp(PQgetvalue(again, 0, 0), first) == 0,
+			      "prepared again: %s, first %s", PQgetvalue(again, 0, 0), first);
+		PQclear(again);
+		free(first);
+	}
+	/* inside a transaction: refused, the transaction untouched */
+	ck_assert_int_eq(db_exec_script(conn, "BEGIN", &err), 0);
+	ck_assert_int_eq(db_exec_prepared(conn, "prep_a", sql, 1, params, NULL, &err), -EINVAL);
+	ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_INTRANS);
+	ck_assert_int_eq(db_exec_script(conn, "COMMIT", &err), 0);
 	/* dropped behind its back (26000): prepared again */
 	ck_assert_int_eq(db_exec_script(conn, "DEALLOCATE prep_a", &err), 0);
 	ck_assert_msg(db_exec_prepared(conn, "prep_a", sql, 1, params, &res, &err) == 0, "%s",
@@ -211,6 +238,8 @@ START_TEST(test_exec_prepared)
 	ck_assert_int_eq(db_exec_prepared(conn, "x; DROP TABLE prep_t", sql, 1, params, NULL, &err),
 			 -EINVAL);
 	ck_assert_int_eq(db_exec_prepared(conn, "", sql, 1, params, NULL, &err), -EINVAL);
+	ck_assert_int_eq(db_exec_prepared(conn, "1x", sql, 1, params, NULL, &err), -EINVAL);
+	ck_assert_int_eq(db_exec_prepared(conn, "Prep", sql, 1, params, NULL, &err), -EINVAL);
 	PQfinish(conn);
 }
 END_TEST
