@@ -662,11 +662,12 @@ static int src_list(void *ctx, const char *zone, int64_t deadline_ms, source_don
 static int src_stale(void *ctx, const char *name, char **ret_json)
 {
 	struct lookup *l = ctx;
-	int r = stale_get(stale_of(l), name, l->cfg.stale_ttl_cap, l->cfg.stale_max_age_ms,
-			  clock_ms(), ret_json);
+	int64_t now = clock_ms();
+	int r = stale_get(stale_of(l), name, l->cfg.stale_ttl_cap, l->cfg.stale_max_age_ms, now,
+			  ret_json);
 
 	if (r == 0) {
-		recent_mark(l->recent, name, clock_ms());
+		recent_mark(l->recent, name, now);
 		if (l->stats)
 			metric_inc(l->stats->stale_served);
 	}

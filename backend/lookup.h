@@ -20,7 +20,6 @@
 #include "backend/source.h"
 #include "backend/stale.h"
 #include "backend/stats.h"
-#include "shared/clock.h"
 #include "shared/redis.h"
 
 #include <jansson.h>

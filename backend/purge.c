@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 enum flush_state {
 	FLUSH_QUEUED,  /* waits its turn in p->queue */
@@ -27,9 +28,9 @@ enum flush_state {
 };
 
 struct flush {
-	struct purge *p;           /* borrowed */
-	struct flush *prev, *next; /* p->flushes: every flush */
-	struct flush *qnext;       /* p->queue, while FLUSH_QUEUED */
+	struct purge *p;       /* borrowed */
+	LIST_ENTRY(flush) all; /* p->flushes: every flush */
+	TAILQ_ENTRY(flush) q;  /* p->queue, while FLUSH_QUEUED */
 	enum flush_state state;
 	bool again;          /* another notice came while this one was in flight */
 	bool second;         /* the next or current request is the second one */
@@ -40,24 +41,24 @@ struct flush {
 
 /* A notice that may need no flush, while the replica says whether it names a zone. */
 struct check {
-	struct purge *p;           /* borrowed; NULL once the purge is destroyed */
-	struct check *prev, *next; /* p->checks */
+	struct purge *p;        /* borrowed; NULL once the purge is destroyed */
+	LIST_ENTRY(check) link; /* p->checks */
 	char name[DNSNAME_SIZE];
 };
 
 struct purge {
 	struct event_base *base;
-	struct lookup *lookup;            /* borrowed */
-	struct backend_stats *stats;      /* borrowed */
-	struct redis_client *sub;         /* owned */
-	struct evhttp_connection *http;   /* owned; NULL: no API */
-	char *host, *path, *key;          /* owned */
-	struct flush *flushes;            /* owned list */
-	struct flush *queue, *queue_tail; /* borrowed from @flushes: first in, first sent */
+	struct lookup *lookup;          /* borrowed */
+	struct backend_stats *stats;    /* borrowed */
+	struct redis_client *sub;       /* owned */
+	struct evhttp_connection *http; /* owned; NULL: no API */
+	char *host, *path, *key;        /* owned */
+	LIST_HEAD(, flush) flushes;     /* owned */
+	TAILQ_HEAD(, flush) queue;      /* borrowed from @flushes: first in, first sent */
 	unsigned n_flushes, n_queued, n_sent;
 	unsigned long long collapses; /* since the last log line about them */
 	int64_t collapse_logged_ms;
-	struct check *checks; /* zone checks out on the replica client (detached on destroy) */
+	LIST_HEAD(, check) checks; /* zone checks out on the replica client (detached on destroy) */
 	unsigned n_checks;
 	struct event *poll;     /* owned: reads pdns's cache TTLs every PURGE_CONFIG_POLL_MS */
 	struct purge_window w;  /* what decides whether a notice needs a flush */
@@ -73,36 +74,19 @@ struct purge {
 
 static void pump(struct purge *p);
 
+/* Takes @f (FLUSH_QUEUED) off the queue: it is sent or freed next. */
 static void unqueue(struct flush *f)
 {
-	struct purge *p = f->p;
-	struct flush **pp = &p->queue, *prev = NULL;
-
-	while (*pp && *pp != f) {
-		prev = *pp;
-		pp = &(*pp)->qnext;
-	}
-	if (!*pp)
-		return;
-	*pp = f->qnext;
-	if (p->queue_tail == f)
-		p->queue_tail = prev;
-	f->qnext = NULL;
-	p->n_queued--;
+	TAILQ_REMOVE(&f->p->queue, f, q);
+	f->p->n_queued--;
+	f->state = FLUSH_SENT;
 }
 
 static void enqueue(struct flush *f)
 {
-	struct purge *p = f->p;
-
 	f->state = FLUSH_QUEUED;
-	f->qnext = NULL;
-	if (p->queue_tail)
-		p->queue_tail->qnext = f;
-	else
-		p->queue = f;
-	p->queue_tail = f;
-	p->n_queued++;
+	TAILQ_INSERT_TAIL(&f->p->queue, f, q);
+	f->p->n_queued++;
 }
 
 static void flush_free(struct flush *f)
@@ -111,12 +95,7 @@ static void flush_free(struct flush *f)
 
 	if (f->state == FLUSH_QUEUED)
 		unqueue(f);
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		p->flushes = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	LIST_REMOVE(f, all);
 	p->n_flushes--;
 	if (f->timer)
 		event_free(f->timer);
@@ -242,8 +221,8 @@ fail:
  */
 static void pump(struct purge *p)
 {
-	while (p->queue && p->n_sent < PURGE_SENDING) {
-		struct flush *f = p->queue;
+	while (!TAILQ_EMPTY(&p->queue) && p->n_sent < PURGE_SENDING) {
+		struct flush *f = TAILQ_FIRST(&p->queue);
 
 		unqueue(f);
 		flush_send(f);
@@ -259,10 +238,7 @@ static struct flush *queue_new(struct purge *p, const char *name)
 		return NULL;
 	f->p = p;
 	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->next = p->flushes;
-	if (p->flushes)
-		p->flushes->prev = f;
-	p->flushes = f;
+	LIST_INSERT_HEAD(&p->flushes, f, all);
 	p->n_flushes++;
 	enqueue(f);
 	return f;
@@ -270,9 +246,11 @@ static struct flush *queue_new(struct purge *p, const char *name)
 
 static struct flush *flush_find(struct purge *p, const char *name)
 {
-	for (struct flush *f = p->flushes; f; f = f->next)
-		if (strcmp(f->name, name) == 0)
-			return f;
+	struct flush *f;
+
+	LIST_FOREACH(f, &p->flushes, all)
+	if (strcmp(f->name, name) == 0)
+		return f;
 	return NULL;
 }
 
@@ -298,8 +276,8 @@ static void collapse(struct purge *p)
 		p->collapses = 0;
 		p->collapse_logged_ms = clock_ms();
 	}
-	while (p->queue)
-		flush_free(p->queue);
+	while (!TAILQ_EMPTY(&p->queue))
+		flush_free(TAILQ_FIRST(&p->queue));
 	f = flush_find(p, ".");
 	if (f && f->state == FLUSH_SENT) {
 		f->again = true;
@@ -344,11 +322,11 @@ static void flush_name(struct purge *p, const char *name)
 	}
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
 		/* a first flush matters more than a second one */
-		for (f = p->flushes; f; f = f->next)
-			if (f->state == FLUSH_WAITING) {
-				flush_free(f);
-				break;
-			}
+		LIST_FOREACH(f, &p->flushes, all)
+		if (f->state == FLUSH_WAITING) {
+			flush_free(f);
+			break;
+		}
 	}
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
 		if (p->stats)
@@ -541,12 +519,7 @@ static void check_free(struct check *c)
 	struct purge *p = c->p;
 
 	if (p) {
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			p->checks = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
+		LIST_REMOVE(c, link);
 		p->n_checks--;
 	}
 	free(c);
@@ -593,10 +566,7 @@ static int check_start(struct purge *p, const char *name)
 		free(c);
 		return r;
 	}
-	c->next = p->checks;
-	if (p->checks)
-		p->checks->prev = c;
-	p->checks = c;
+	LIST_INSERT_HEAD(&p->checks, c, link);
 	p->n_checks++;
 	return 0;
 }
@@ -714,6 +684,9 @@ int purge_create(struct event_base *base, const struct purge_config *cfg, struct
 	if (!p)
 		return -ENOMEM;
 	p->base = base;
+	LIST_INIT(&p->flushes);
+	TAILQ_INIT(&p->queue);
+	LIST_INIT(&p->checks);
 	p->collapse_logged_ms = INT64_MIN / 2; /* the first collapse is logged */
 	p->w = (struct purge_window){ .window_ms = -1,
 				      .started_ms = clock_ms(),
@@ -783,12 +756,12 @@ void purge_destroy(struct purge *p)
 	if (p->poll)
 		event_free(p->poll);
 	/* checks still out complete later, into nothing */
-	for (struct check *c = p->checks; c; c = c->next)
+	for (struct check *c = LIST_FIRST(&p->checks); c; c = LIST_NEXT(c, link))
 		c->p = NULL;
 	if (p->http)
 		evhttp_connection_free(p->http); /* drops queued requests without callbacks */
-	while (p->flushes)
-		flush_free(p->flushes);
+	while (!LIST_EMPTY(&p->flushes))
+		flush_free(LIST_FIRST(&p->flushes));
 	free(p->host);
 	free(p->path);
 	free(p->key);

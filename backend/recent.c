@@ -29,9 +29,9 @@ void recent_destroy(struct recent *r)
 	free(r);
 }
 
-static int64_t *slot(const struct recent *r, const char *name, size_t len)
+static size_t slot(const struct recent *r, const char *name, size_t len)
 {
-	return (int64_t *)&r->times[dnsname_hash(name, len) & r->mask];
+	return (size_t)(dnsname_hash(name, len) & r->mask);
 }
 
 void recent_mark(struct recent *r, const char *name, int64_t now_ms)
@@ -45,7 +45,7 @@ void recent_mark(struct recent *r, const char *name, int64_t now_ms)
 	 * more, which is safe.
 	 */
 	for (;;) {
-		int64_t *t = slot(r, p, len - (size_t)(p - name));
+		int64_t *t = &r->times[slot(r, p, len - (size_t)(p - name))];
 
 		if (*t < now_ms)
 			*t = now_ms;
@@ -62,5 +62,5 @@ void recent_mark(struct recent *r, const char *name, int64_t now_ms)
 
 int64_t recent_last(const struct recent *r, const char *name)
 {
-	return *slot(r, name, strlen(name));
+	return r->times[slot(r, name, strlen(name))];
 }
