@@ -737,6 +737,7 @@ int lookup_create(struct event_base *base, const struct lookup_config *cfg,
 		struct db_pool_config dc = {
 			.dsn = cfg->database_url,
 			.application_name = "ddns-backend",
+			.options = REPLICA_SESSION_OPTIONS,
 			.n_conns = cfg->db_pool_size,
 			.max_queue = 256,
 			.query_timeout_ms = cfg->db_timeout_ms,

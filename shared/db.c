@@ -287,8 +287,14 @@ static void notice_processor(void *arg, const char *message)
 int db_connect(const char *dsn, const char *application_name, int connect_timeout_s,
 	       PGconn **ret_conn, struct db_error *err)
 {
-	const char *keys[] = { "application_name", "connect_timeout", "dbname", NULL };
-	const char *vals[4];
+	return db_connect_options(dsn, application_name, NULL, connect_timeout_s, ret_conn, err);
+}
+
+int db_connect_options(const char *dsn, const char *application_name, const char *options,
+		       int connect_timeout_s, PGconn **ret_conn, struct db_error *err)
+{
+	const char *keys[] = { "application_name", "connect_timeout", "options", "dbname", NULL };
+	const char *vals[5];
 	char timeout[16], redacted[256], line[DB_ERROR_MAX];
 	PGconn *pg;
 
@@ -298,8 +304,9 @@ int db_connect(const char *dsn, const char *application_name, int connect_timeou
 	/* later entries win: the DSN's own settings override ours */
 	vals[0] = application_name ? application_name : "ddns";
 	vals[1] = connect_timeout_s > 0 ? timeout : NULL;
-	vals[2] = dsn;
-	vals[3] = NULL;
+	vals[2] = options;
+	vals[3] = dsn;
+	vals[4] = NULL;
 
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (!pg)
@@ -520,6 +527,7 @@ struct db_pool {
 	struct event_base *base;   /* borrowed */
 	char *dsn;                 /* owned */
 	char *app_name;            /* owned */
+	char *options;             /* owned; NULL: none */
 	struct db_pool_config cfg; /* strings point to dsn/app_name */
 	struct db_conn *conns;     /* owned, n_conns */
 	unsigned n_conns;
@@ -805,8 +813,8 @@ static void conn_connect_poll(struct db_conn *conn)
 static void conn_connect(struct db_conn *conn)
 {
 	struct db_pool *pool = conn->pool;
-	const char *keys[] = { "application_name", "dbname", NULL };
-	const char *vals[] = { pool->app_name, pool->dsn, NULL };
+	const char *keys[] = { "application_name", "options", "dbname", NULL };
+	const char *vals[] = { pool->app_name, pool->options, pool->dsn, NULL };
 	struct timeval tv = ms_to_tv(pool->cfg.connect_timeout_ms);
 	char line[DB_ERROR_MAX];
 
@@ -1345,12 +1353,15 @@ struct db_pool *db_pool_create(struct event_base *base, const struct db_pool_con
 	db_error_set(&pool->last_error, -ECONNREFUSED, "no database connection");
 	pool->dsn = strdup(cfg->dsn);
 	pool->app_name = strdup(cfg->application_name ? cfg->application_name : "ddns");
+	if (cfg->options && !(pool->options = strdup(cfg->options)))
+		goto fail;
 	pool->ev_dispatch = event_new(base, -1, 0, dispatch_cb, pool);
 	pool->conns = calloc(pool->cfg.n_conns, sizeof(*pool->conns));
 	if (!pool->dsn || !pool->app_name || !pool->ev_dispatch || !pool->conns)
 		goto fail;
 	pool->cfg.dsn = pool->dsn;
 	pool->cfg.application_name = pool->app_name;
+	pool->cfg.options = pool->options;
 	for (i = 0; i < pool->cfg.n_conns; i++) {
 		struct db_conn *conn = &pool->conns[i];
 
@@ -1404,6 +1415,7 @@ void db_pool_destroy(struct db_pool *pool)
 	free(pool->conns);
 	free(pool->dsn);
 	free(pool->app_name);
+	free(pool->options);
 	free(pool);
 }
 

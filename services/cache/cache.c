@@ -227,33 +227,12 @@ int cache_connect(struct cache *c)
 	int r;
 
 	cache_disconnect(c);
-	r = db_connect(c->database_url, "ddns-cache", PG_CONNECT_TIMEOUT, &c->pg, &err);
+	/* the session its replica queries need (REPLICA_SESSION_OPTIONS) */
+	r = db_connect_options(c->database_url, "ddns-cache", REPLICA_SESSION_OPTIONS,
+			       PG_CONNECT_TIMEOUT, &c->pg, &err);
 	if (r < 0) {
 		log_error(NULL, "%s", err.msg);
 		return r;
-	}
-	/*
-	 * The replica query for a batch of names is estimated far above
-	 * jit_above_cost: compiling it took 167 ms for a 50 ms query of 5,000
-	 * names (a load batch, or a catch-up after a burst of changes).
-	 */
-	r = db_exec(c->pg, "SET jit = off", 0, NULL, NULL, &err);
-	if (r < 0) {
-		log_error(NULL, "could not turn JIT off: %s", err.msg);
-		goto fail;
-	}
-	/*
-	 * The per-batch queries run prepared (apply.c), and PostgreSQL soon
-	 * keeps one generic plan for them. Made while records was small, that
-	 * plan scanned the whole table once per name after a bulk import grew
-	 * it, until the next ANALYZE (8.3 s for 23 names at 1M records): with
-	 * sequential scans priced out, it uses the indexes at any size. The
-	 * loader's one big read turns them back on for its transaction.
-	 */
-	r = db_exec(c->pg, "SET enable_seqscan = off", 0, NULL, NULL, &err);
-	if (r < 0) {
-		log_error(NULL, "could not set enable_seqscan: %s", err.msg);
-		goto fail;
 	}
 	r = redis_connect_sync(&c->dns_url, REDIS_TIMEOUT_MS, &c->rdns, msg, sizeof(msg));
 	if (r < 0) {

@@ -221,7 +221,7 @@ int cache_load(struct cache *c)
 	if (r < 0)
 		goto fail_db;
 	in_tx = true;
-	/* a whole-table read: sequential scans allowed again (see cache_connect) */
+	/* a whole-table read: sequential scans allowed again (see REPLICA_SESSION_OPTIONS) */
 	r = simple(c, "SET LOCAL enable_seqscan = on", &err);
 	if (r < 0)
 		goto fail_db;

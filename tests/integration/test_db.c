@@ -296,6 +296,30 @@ START_TEST(test_connect_sets_application_name)
 }
 END_TEST
 
+/* db_connect_options: the session starts with the settings given */
+START_TEST(test_connect_options)
+{
+	PGconn *conn = NULL;
+	struct db_error err;
+	PGresult *res = NULL;
+
+	ck_assert_msg(db_connect_options(url, "ddns-test", "-c jit=off -c enable_seqscan=off", 5,
+					 &conn, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(db_exec(conn,
+				 "SELECT current_setting('jit'), "
+				 "current_setting('enable_seqscan'), "
+				 "current_setting('application_name')",
+				 0, NULL, &res, &err),
+			 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "off");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "off");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "ddns-test");
+	PQclear(res);
+	PQfinish(conn);
+}
+END_TEST
+
 /* ---- asynchronous ------------------------------------------------------- */
 
 struct outcome {
@@ -363,6 +387,34 @@ static struct db_pool *pool_or_fail(struct event_base *base, const char *dsn, un
 	ck_assert_ptr_nonnull(pool);
 	return pool;
 }
+
+/* a pool's options reach every session it opens */
+START_TEST(test_pool_options)
+{
+	struct event_base *base = event_base_new();
+	struct db_pool_config cfg = {
+		.dsn = url,
+		.application_name = "ddns-test",
+		.options = "-c enable_seqscan=off",
+		.n_conns = 1,
+		.connect_timeout_ms = 2000,
+	};
+	struct db_pool *pool = db_pool_create(base, &cfg);
+	struct outcome o = { 0 };
+	int done = 0;
+
+	ck_assert_ptr_nonnull(pool);
+	o.done = &done;
+	ck_assert_int_eq(db_pool_query(pool, "SELECT current_setting('enable_seqscan'), 1", 0, NULL,
+				       5000, on_result, &o),
+			 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 10000), 1);
+	ck_assert_msg(o.code == 0, "%s", o.msg);
+	ck_assert_str_eq(o.v0, "off");
+	db_pool_destroy(pool);
+	event_base_free(base);
+}
+END_TEST
 
 START_TEST(test_pool_parallel)
 {
@@ -1264,10 +1316,12 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_exec_prepared);
 	tcase_add_loop_test(tc, test_connect_refused, 0, 3);
 	tcase_add_test(tc, test_connect_sets_application_name);
+	tcase_add_test(tc, test_connect_options);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("async");
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_options);
 	tcase_add_test(tc, test_pool_parallel);
 	tcase_add_test(tc, test_pool_timeout);
 	tcase_add_test(tc, test_pool_connect_refused);
