@@ -31,7 +31,8 @@ struct lookup {
 	struct event *probe;                /* owned */
 	struct lookup_config cfg;           /* strings not kept */
 	char lookup_sha[48], zones_sha[48]; /* "" until SCRIPT LOAD answered */
-	char *zones_last;                   /* owned: the last good zone list */
+	char is_zone_sha[48];
+	char *zones_last; /* owned: the last good zone list */
 	size_t zones_last_len;
 	bool replica_complete;          /* as last seen on Redis */
 	bool redis_failing, db_failing; /* log transitions only */
@@ -453,6 +454,8 @@ static void on_redis_connect(struct redis_client *c, void *arg)
 				   replica_lookup_lua);
 	(void)redis_client_command(c, 0, on_script_loaded, l->zones_sha, "SCRIPT LOAD %s",
 				   replica_zones_lua);
+	(void)redis_client_command(c, 0, on_script_loaded, l->is_zone_sha, "SCRIPT LOAD %s",
+				   replica_is_zone_lua);
 	probe(l);
 	mirror_redis_up(l->mirror, true);
 }
@@ -795,7 +798,10 @@ int64_t lookup_last_answer(const struct lookup *l, const char *name)
 
 int lookup_zone_check(struct lookup *l, const char *name, redis_reply_fn cb, void *arg)
 {
-	const char *argv[] = { "EVAL", replica_is_zone_lua, "1", REPLICA_GEN_KEY, name };
+	/* a NOSCRIPT error (a Redis that lost its scripts) only costs a flush */
+	bool sha = l->is_zone_sha[0] != '\0';
+	const char *argv[] = { sha ? "EVALSHA" : "EVAL", sha ? l->is_zone_sha : replica_is_zone_lua,
+			       "1", REPLICA_GEN_KEY, name };
 
 	if (!l->redis || l->closing)
 		return -ENOTCONN;

@@ -71,8 +71,9 @@ int64_t lookup_last_answer(const struct lookup *l, const char *name);
 
 /*
  * Asks the Redis replica whether @name (normalized) is a zone, with
- * replica_is_zone_lua: @cb (see redis_reply_fn) gets integer 0 when it is
- * not, 1 when it is or the replica cannot say, NULL on failure. Returns 0,
+ * replica_is_zone_lua (by its SHA once loaded): @cb (see redis_reply_fn)
+ * gets integer 0 when it is not, 1 when it is or the replica cannot say,
+ * an error reply or NULL on failure. Returns 0,
  * or fails at once without calling @cb (-ENOTCONN, -ENOBUFS).
  */
 int lookup_zone_check(struct lookup *l, const char *name, redis_reply_fn cb, void *arg);
