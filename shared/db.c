@@ -356,21 +356,31 @@ static bool statement_name_ok(const char *s)
 	return n < 64;
 }
 
-/* The SQLSTATE of a refused run, or "". */
-static const char *refusal(const PGresult *res)
+/* Why the server refused to run a prepared statement, when that is why. */
+enum prepared_refusal {
+	PREPARED_RAN,     /* it ran, or failed for another reason */
+	PREPARED_MISSING, /* 26000: the session does not have it */
+	PREPARED_STALE,   /* 0A000: its result columns changed (DDL): prepare it anew */
+};
+
+static enum prepared_refusal prepared_refusal(const PGresult *res)
 {
 	const char *st = res && PQresultStatus(res) == PGRES_FATAL_ERROR
 				 ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
 				 : NULL;
 
-	return st ? st : "";
+	if (st && strcmp(st, "26000") == 0)
+		return PREPARED_MISSING;
+	if (st && strcmp(st, "0A000") == 0)
+		return PREPARED_STALE;
+	return PREPARED_RAN;
 }
 
 int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_params,
 		     const char *const *params, PGresult **ret_res, struct db_error *err)
 {
 	PGresult *res;
-	const char *st;
+	enum prepared_refusal why;
 	int r;
 
 	if (!conn || !sql || n_params < 0 || (n_params > 0 && !params))
@@ -381,12 +391,10 @@ int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_para
 		return db_error_set(err, -EINVAL,
 				    "prepared statements run here outside a transaction only");
 	res = PQexecPrepared(conn, name, n_params, params, NULL, NULL, 0);
-	st = refusal(res);
-	if (strcmp(st, "26000") == 0 || strcmp(st, "0A000") == 0) {
-		bool stale = strcmp(st, "0A000") == 0; /* @st points into @res */
-
+	why = prepared_refusal(res);
+	if (why != PREPARED_RAN) {
 		PQclear(res);
-		if (stale) {
+		if (why == PREPARED_STALE) {
 			char cmd[96];
 
 			snprintf(cmd, sizeof(cmd), "DEALLOCATE \"%s\"", name);
@@ -948,20 +956,19 @@ static bool conn_step_done(struct db_conn *conn)
  */
 static bool stmt_failed(struct db_conn *conn, int slot, const PGresult *res)
 {
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	int i;
 
-	if (!state)
-		return false;
-	if (strcmp(state, "0A000") == 0) {
+	switch (prepared_refusal(res)) {
+	case PREPARED_STALE:
 		conn->stmts[slot].state = STMT_STALE;
 		return true;
-	}
-	if (strcmp(state, "26000") == 0) {
+	case PREPARED_MISSING:
 		for (i = 0; i < DB_PREPARED_MAX; i++)
 			if (conn->stmts[i].sql && conn->stmts[i].state == STMT_READY)
 				conn->stmts[i].state = STMT_STALE;
 		return true;
+	case PREPARED_RAN:
+		break;
 	}
 	return false;
 }
