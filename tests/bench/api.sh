@@ -180,8 +180,7 @@ cpu_snapshot() {
 	# PostgreSQL: the postmaster's own and its exited children's time (autovacuum
 	# workers come and go) plus the live children's
 	# shellcheck disable=SC2046
-	echo "postgres $(($(cpu_ticks $(group_pids postgres)) + $(awk '{ sub(/.*\) /, ""); print $12 + $13 + $14 + $15 }' \
-		"/proc/$(group_pids postmaster)/stat")))"
+	echo "postgres $(($(cpu_ticks $(group_pids postgres) $(group_pids postmaster)) + $(reaped_cpu_ticks "$(group_pids postmaster)")))"
 }
 # cpu_report BEFORE AFTER WALL_S WRK_CPU_S: "% of one core" per group
 cpu_report() {

@@ -131,6 +131,11 @@ clk=$(getconf CLK_TCK)
 # cpu_pct TICKS_BEFORE TICKS_AFTER: % of one core over the run
 cpu_pct() { echo "($2 - $1) * 100 / $clk / $seconds" | bc; }
 
+# dnsperf_run SECONDS: the query file against pdns, output on stdout
+dnsperf_run() {
+	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$1" -c 8 -q "$outstanding" 2>&1 || true
+}
+
 # perf LABEL: one dnsperf run against the running pdns; prints "qps lost avg_ms"
 # and the CPU that pdns, ddns-backend (when running) and dnsperf used
 perf() {
@@ -139,12 +144,11 @@ perf() {
 	backend_pid=$(cat "$tmp/backend.pid" 2>/dev/null) || backend_pid=
 	p0=$(cpu_ticks "$pdns_pid")
 	b0=$(cpu_ticks $backend_pid)
-	d0=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
-	dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$seconds" -c 8 -q "$outstanding" \
-		>"$tmp/dnsperf.$1" 2>&1 || true
+	d0=$(reaped_cpu_ticks $$)
+	dnsperf_run "$seconds" >"$tmp/dnsperf.$1"
 	p1=$(cpu_ticks "$pdns_pid")
 	b1=$(cpu_ticks $backend_pid)
-	d1=$(awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$$/stat")
+	d1=$(reaped_cpu_ticks $$)
 	out=$(cat "$tmp/dnsperf.$1")
 	qps=$(awk '/Queries per second:/ { print $4 }' <<<"$out")
 	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
@@ -164,8 +168,7 @@ with_pdns() {
 		--receiver-threads=1 --distributor-threads="$threads"
 	wait_dns "$dns_port" dyn.test 60 || die "pdns ($label) did not answer, see $tmp/pdns-$label/pdns.log"
 	if [ "$warmup" -gt 0 ]; then
-		dnsperf -s 127.0.0.1 -p "$dns_port" -d "$tmp/queries" -l "$warmup" -c 8 -q "$outstanding" \
-			>/dev/null 2>&1 || true
+		dnsperf_run "$warmup" >/dev/null
 	fi
 	perf "$label"
 	stop_pid "$tmp/pdns-$label/pdns.pid"
