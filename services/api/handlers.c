@@ -767,10 +767,8 @@ static void on_token_created(PGresult *res, const struct db_error *err, void *ar
 	if (err)
 		return call_reply_db_error(c, err, "domain");
 	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (!doc) {
-		json_decref(doc);
+	if (!doc)
 		return call_reply_error(c, 500, "internal", "internal error");
-	}
 	/* the secret, shown this once; the call's copy is wiped */
 	json_object_set_new(doc, "token",
 			    json_string(json_string_value(json_object_get(c->answer, "token"))));
@@ -793,7 +791,7 @@ void h_update_token_create(struct call *c)
 {
 	static const struct http_field f[] = { { "name", JSON_STRING, false },
 					       { "acme", JSON_TRUE, false } };
-	char name[DNSNAME_SIZE], token[TOKEN_LEN + 1], hex[67], limit[24];
+	char name[DNSNAME_SIZE], token[TOKEN_LEN + 1], hex[TOKEN_HASH_SQL_SIZE], limit[24];
 	unsigned char hash[32];
 	const char *label;
 

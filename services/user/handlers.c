@@ -105,7 +105,6 @@ static int read_token(struct call *c)
 	return 0;
 }
 
-/* bytea in text form: \x + hex */
 static void ttl_text(long long s, char out[32])
 {
 	snprintf(out, 32, "%lld seconds", s);
@@ -211,7 +210,7 @@ static void answer_then(struct call *c, const char *accepted, const char *type, 
 static void on_signup_hashed(int result, const char *hash, void *arg)
 {
 	struct call *c = arg;
-	char th[67], ttl[32];
+	char th[TOKEN_HASH_SQL_SIZE], ttl[32];
 	const char *p[] = { c->email, hash, th, ttl };
 
 	if (hash_failed(c, result))
@@ -266,7 +265,7 @@ static void on_verified(PGresult *res, const struct db_error *err, void *arg)
  */
 void h_verify(struct call *c)
 {
-	char th[67], rh[67], ttl[32];
+	char th[TOKEN_HASH_SQL_SIZE], rh[TOKEN_HASH_SQL_SIZE], ttl[32];
 	unsigned char reset_hash[32];
 	const char *p[] = { th, rh, ttl };
 
@@ -283,7 +282,7 @@ void h_verify(struct call *c)
 
 static void mail_limited(struct call *c)
 {
-	char th[67], ttl[32];
+	char th[TOKEN_HASH_SQL_SIZE], ttl[32];
 	bool resend = c->ep->fn == h_verify_resend;
 	const char *p[] = { c->email, resend ? "verify" : "password_reset", th, ttl };
 
@@ -344,7 +343,7 @@ static void on_reset_done(PGresult *res, const struct db_error *err, void *arg)
 static void on_reset_hashed(int result, const char *hash, void *arg)
 {
 	struct call *c = arg;
-	char th[67];
+	char th[TOKEN_HASH_SQL_SIZE];
 	const char *p[] = { th, hash };
 
 	if (hash_failed(c, result))
@@ -371,7 +370,7 @@ static void on_reset_token(PGresult *res, const struct db_error *err, void *arg)
 
 void h_password_reset_confirm(struct call *c)
 {
-	char th[67];
+	char th[TOKEN_HASH_SQL_SIZE];
 	const char *p[] = { th };
 
 	if (read_body(c, f_token_password, N(f_token_password)) < 0 || read_token(c) < 0)
