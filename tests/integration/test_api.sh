@@ -818,6 +818,90 @@ check "sql: a disabled user, a domain nobody holds: DDU01" \
 	test "$(sqlstate "$(replace_sql "$uq" none.dyn.test.)")" = DDU01
 sql "UPDATE users SET status = 'active' WHERE id = $uq"
 
+# api_rrsets_replace's short path (0011: one set of one record replacing a set
+# of one record) against the general function, api_rrsets_replace_sets, on the
+# same data, each in a transaction rolled back: the same result (change ids
+# aside: sequences do not roll back), records, audit row, change rows and
+# errors; which path ran is read from the transaction's call counter of the
+# general function
+sql "SELECT api_domain_claim($uq, 'fast.dyn.test.', 5, 'test', '127.0.0.1', 'test')" >/dev/null
+sql "SELECT api_rrsets_replace_sets($uq, 'fast.dyn.test.', '[
+	{\"name\":\"fast.dyn.test.\",\"type\":\"A\",\"ttl\":60,\"records\":[\"192.0.2.1\"]},
+	{\"name\":\"two.fast.dyn.test.\",\"type\":\"A\",\"ttl\":60,\"records\":[\"192.0.2.1\",\"192.0.2.2\"]},
+	{\"name\":\"c.fast.dyn.test.\",\"type\":\"CNAME\",\"ttl\":60,\"records\":[\"target.dyn.test.\"]},
+	{\"name\":\"t.fast.dyn.test.\",\"type\":\"TXT\",\"ttl\":60,\"records\":[\"\\\"a b\\\" \\\"c''d\\\"\"]},
+	{\"name\":\"m.fast.dyn.test.\",\"type\":\"MX\",\"ttl\":3600,\"records\":[\"10 mx.dyn.test.\"]}]',
+	100, 'test', '127.0.0.1', 'test')" >/dev/null
+# replace_run FUNCTION USER DOMAIN SETS: the call and what it left, rolled back
+replace_run() {
+	psql "$db" -qAt -v VERBOSITY=sqlstate 2>&1 <<-SQL
+		BEGIN;
+		SET LOCAL track_functions = 'pl';
+		SELECT (r - 'changes') || jsonb_build_object('changes', (SELECT jsonb_agg(e - 0)
+			FROM jsonb_array_elements(r->'changes') e))
+		FROM $1($2, '$3', '$4', 100, 'test', '127.0.0.1', 'test') r;
+		SELECT 'general function calls: ' || coalesce(pg_stat_get_xact_function_calls(
+			'api_rrsets_replace_sets(bigint, text, jsonb, integer, text, inet, text)'::regprocedure), 0);
+		SELECT string_agg(name || ' ' || type || ' ' || content || ' ' || ttl, ', '
+			ORDER BY name, type, content) FROM records r
+		WHERE domain_id = (SELECT id FROM domains WHERE name = '$3');
+		SELECT action, domain_name, old_value, new_value FROM audit_log
+		WHERE xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296;
+		SELECT name, zone_id FROM changes WHERE xid = pg_current_xact_id_if_assigned() ORDER BY id;
+		ROLLBACK;
+	SQL
+}
+# both_paths DESC PATH USER DOMAIN SETS: PATH (short or general) ran, results
+# the same; PATH error: the call fails (the transaction aborted, the counter
+# cannot be read)
+both_paths() {
+	local want=1
+	[ "$2" = short ] && want=0
+	replace_run api_rrsets_replace "$3" "$4" "$5" >"$tmp/path.wrapper"
+	replace_run api_rrsets_replace_sets "$3" "$4" "$5" >"$tmp/path.general"
+	[ "$2" = error ] || check "sql: $1: the $2 path" grep -qx "general function calls: $want" "$tmp/path.wrapper"
+	check "sql: $1: the same result, records, audit and changes as the general function" \
+		diff <(grep -v '^general function calls' "$tmp/path.wrapper") \
+		<(grep -v '^general function calls' "$tmp/path.general")
+}
+rr1() { echo "[{\"name\":\"$1\",\"type\":\"$2\",\"ttl\":$3,\"records\":[$4]}]"; }
+both_paths "a new address" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.9"')"
+short_path_wrote() {
+	grep -F '"changed": true,' "$tmp/path.wrapper" &&
+		grep -F 'fast.dyn.test. A 192.0.2.9 60, ' "$tmp/path.wrapper" &&
+		grep '^rrsets.replace|fast.dyn.test.|.*"192.0.2.1".*|.*"192.0.2.9"' "$tmp/path.wrapper"
+}
+check "sql: ... changed, the record holds it, the audit row has the old and the new" short_path_wrote
+both_paths "the same address" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.1"')"
+both_paths "the same address, a new TTL" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 300 '"192.0.2.1"')"
+both_paths "a new address and TTL" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 120 '"192.0.2.9"')"
+both_paths "a new CNAME target" short "$uq" fast.dyn.test. "$(rr1 c.fast.dyn.test. CNAME 60 '"other.dyn.test."')"
+both_paths "a new TXT with quotes" short "$uq" fast.dyn.test. \
+	"$(rr1 t.fast.dyn.test. TXT 60 '"\"x y\" \"it'"''"'s\""')"
+both_paths "a new MX" short "$uq" fast.dyn.test. "$(rr1 m.fast.dyn.test. MX 3600 '"20 mx2.dyn.test."')"
+both_paths "one address for a set of two" general "$uq" fast.dyn.test. "$(rr1 two.fast.dyn.test. A 60 '"192.0.2.3"')"
+both_paths "a set that does not exist yet" general "$uq" fast.dyn.test. "$(rr1 new.fast.dyn.test. A 60 '"192.0.2.3"')"
+both_paths "a type the name does not have" general "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. AAAA 60 '"2001:db8::1"')"
+both_paths "two addresses for a set of one" general "$uq" fast.dyn.test. \
+	"$(rr1 fast.dyn.test. A 60 '"192.0.2.3", "192.0.2.4"')"
+both_paths "an empty set" general "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '')"
+both_paths "two sets" general "$uq" fast.dyn.test. \
+	'[{"name":"fast.dyn.test.","type":"A","ttl":60,"records":["192.0.2.5"]},
+	  {"name":"two.fast.dyn.test.","type":"A","ttl":60,"records":["192.0.2.5"]}]'
+# raised: ERROR CODE was the wrapper's first error
+raised() { grep -m 1 '^ERROR' "$tmp/path.wrapper" | grep -q "^ERROR: *$1\$"; }
+both_paths "a name outside the domain" error "$uq" fast.dyn.test. "$(rr1 qdom.dyn.test. A 60 '"192.0.2.5"')"
+check "sql: ... raises DDN03" raised DDN03
+both_paths "another user's domain" error "$ub" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.5"')"
+check "sql: ... raises DDN01" raised DDN01
+both_paths "a set of one record, the TTL missing" error "$uq" fast.dyn.test. \
+	'[{"name":"fast.dyn.test.","type":"A","records":["192.0.2.5"]}]'
+check "sql: ... raises not_null_violation" raised 23502
+sql "UPDATE users SET status = 'disabled' WHERE id = $uq"
+both_paths "a disabled user" error "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.5"')"
+check "sql: ... raises DDU01" raised DDU01
+sql "UPDATE users SET status = 'active' WHERE id = $uq"
+
 check "no sanitizer report in any ddns-api log" api_logs_clean
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
 
