@@ -5,6 +5,11 @@
 # loopback in the same run. Also: ddns-backend's RSS, the replica's Redis
 # memory per name, and ddns-cache's cold load time for N and for 10 N names.
 #
+# A last run puts tests/bench/null_backend (a remote backend that answers
+# from fixed strings, with no work) behind pdns with its caches off: the most
+# any remote backend can reach here, printed as the ceiling the caches-off
+# figures are read against.
+#
 # Every run is measured after a warm-up with the same queries (BENCH_WARMUP
 # seconds, the same for every backend): a server in service has warm caches,
 # and a cold start would mostly measure how fast the first 100,000 misses go.
@@ -137,11 +142,13 @@ dnsperf_run() {
 }
 
 # perf LABEL: one dnsperf run against the running pdns; prints "qps lost avg_ms"
-# and the CPU that pdns, ddns-backend (when running) and dnsperf used
+# and the CPU that pdns, the remote backend ($backend_pidfile, when running)
+# and dnsperf used
+backend_pidfile=$tmp/backend.pid
 perf() {
 	local out qps lost avg pdns_pid backend_pid p0 b0 d0 p1 b1 d1
 	pdns_pid=$(cat "$tmp/pdns-$1/pdns.pid")
-	backend_pid=$(cat "$tmp/backend.pid" 2>/dev/null) || backend_pid=
+	backend_pid=$(cat "$backend_pidfile" 2>/dev/null) || backend_pid=
 	p0=$(cpu_ticks "$pdns_pid")
 	b0=$(cpu_ticks $backend_pid)
 	d0=$(reaped_cpu_ticks $$)
@@ -154,7 +161,7 @@ perf() {
 	lost=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
 	avg=$(awk '/Average Latency/ { print $4 * 1000 }' <<<"$out")
 	[ -n "$qps" ] || die "dnsperf printed no result for $1: $(tail -5 <<<"$out")"
-	say "$(printf '%-28s %10.0f qps  %6s lost  %7.3f ms avg   CPU %% of a core: pdns %3d, ddns-backend %3d, dnsperf %3d' \
+	say "$(printf '%-28s %10.0f qps  %6s lost  %7.3f ms avg   CPU %% of a core: pdns %3d, remote backend %3d, dnsperf %3d' \
 		"$1" "$qps" "$lost" "$avg" "$(cpu_pct "$p0" "$p1")" "$(cpu_pct "$b0" "$b1")" "$(cpu_pct "$d0" "$d1")")"
 	echo "$qps $lost $avg" >"$tmp/result.$1"
 }
@@ -216,6 +223,18 @@ with_pdns gpgsql-caches-off "$caches_off" $gpgsql
 with_pdns lmdb-caches-off "$caches_off" $lmdb
 # shellcheck disable=SC2086
 with_pdns lmdb-default-caches "" $lmdb
+
+# the ceiling: pdns with its caches off in front of a backend that does nothing
+stop_pid "$tmp/backend.pid"
+null_sock=$tmp/null.sock
+daemon_start "$tmp/null.pid" "$tmp/null.log" "$build/tests/bench/null_backend" "$null_sock" dyn.test.
+wait_file "$null_sock" 20 || die "null_backend did not start, see $tmp/null.log"
+backend_pidfile=$tmp/null.pid
+null_remote=$(pdns_remote_flags "$null_sock")
+# shellcheck disable=SC2086
+with_pdns null-backend-caches-off "$caches_off" $null_remote
+stop_pid "$tmp/null.pid"
+read -r null_off_qps _ _ <"$tmp/result.null-backend-caches-off"
 read -r gpgsql_off_qps _ _ <"$tmp/result.gpgsql-caches-off"
 read -r lmdb_off_qps _ _ <"$tmp/result.lmdb-caches-off"
 read -r lmdb_on_qps _ _ <"$tmp/result.lmdb-default-caches"
@@ -241,6 +260,9 @@ rss_mb=$(echo "scale=1; $rss_kb / 1024" | bc -l)
 say "== summary"
 say "ddns-backend: caches off $ddns_off_qps qps, default caches $ddns_on_qps qps, RSS $rss_mb MB with $names names"
 say "gpgsql caches off $gpgsql_off_qps qps; lmdb caches off $lmdb_off_qps qps, default caches $lmdb_on_qps qps"
+say "ceiling, a remote backend doing no work (null_backend), caches off: $null_off_qps qps" \
+	"= $(ratio "$null_off_qps" "$gpgsql_off_qps") x gpgsql, $(ratio "$null_off_qps" "$lmdb_off_qps") x lmdb;" \
+	"ddns-backend reaches $(echo "$ddns_off_qps * 100 / $null_off_qps" | bc) % of it"
 say "replica: $small_bytes bytes of Redis per name; cold load $names names $small_ms ms${big_ms:+, $big names $big_ms ms}"
 say "targets: caches_off_vs_gpgsql >= 3, caches_off_vs_lmdb >= 0.5, cached_vs_lmdb >= 0.9, lost = 0, rss_mb < 50"
 echo "bench-dns: caches_off_vs_gpgsql=$off_vs_gpgsql caches_off_vs_lmdb=$off_vs_lmdb cached_vs_lmdb=$on_vs_lmdb lost=$lost rss_mb=$rss_mb"
