@@ -845,7 +845,8 @@ replace_run() {
 		SELECT string_agg(name || ' ' || type || ' ' || content || ' ' || ttl, ', '
 			ORDER BY name, type, content) FROM records r
 		WHERE domain_id = (SELECT id FROM domains WHERE name = '$3');
-		SELECT action, domain_name, old_value, new_value FROM audit_log
+		SELECT user_id, actor, client_addr, user_agent, action, domain_name, old_value, new_value
+		FROM audit_log
 		WHERE xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296;
 		SELECT name, zone_id FROM changes WHERE xid = pg_current_xact_id_if_assigned() ORDER BY id;
 		ROLLBACK;
@@ -869,7 +870,7 @@ both_paths "a new address" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60
 short_path_wrote() {
 	grep -F '"changed": true,' "$tmp/path.wrapper" &&
 		grep -F 'fast.dyn.test. A 192.0.2.9 60, ' "$tmp/path.wrapper" &&
-		grep '^rrsets.replace|fast.dyn.test.|.*"192.0.2.1".*|.*"192.0.2.9"' "$tmp/path.wrapper"
+		grep "^$uq|test|127.0.0.1|test|rrsets.replace|fast.dyn.test.|"'.*"192.0.2.1".*|.*"192.0.2.9"' "$tmp/path.wrapper"
 }
 check "sql: ... changed, the record holds it, the audit row has the old and the new" short_path_wrote
 both_paths "the same address" short "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.1"')"
@@ -885,6 +886,10 @@ both_paths "a type the name does not have" general "$uq" fast.dyn.test. "$(rr1 f
 both_paths "two addresses for a set of one" general "$uq" fast.dyn.test. \
 	"$(rr1 fast.dyn.test. A 60 '"192.0.2.3", "192.0.2.4"')"
 both_paths "an empty set" general "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '')"
+both_paths "a TTL given as a string" general "$uq" fast.dyn.test. \
+	'[{"name":"fast.dyn.test.","type":"A","ttl":"120","records":["192.0.2.9"]}]'
+both_paths "a record given as an array" general "$uq" fast.dyn.test. \
+	'[{"name":"fast.dyn.test.","type":"A","ttl":60,"records":[["192.0.2.9"]]}]'
 both_paths "two sets" general "$uq" fast.dyn.test. \
 	'[{"name":"fast.dyn.test.","type":"A","ttl":60,"records":["192.0.2.5"]},
 	  {"name":"two.fast.dyn.test.","type":"A","ttl":60,"records":["192.0.2.5"]}]'
@@ -897,10 +902,36 @@ check "sql: ... raises DDN01" raised DDN01
 both_paths "a set of one record, the TTL missing" error "$uq" fast.dyn.test. \
 	'[{"name":"fast.dyn.test.","type":"A","records":["192.0.2.5"]}]'
 check "sql: ... raises not_null_violation" raised 23502
+both_paths "a TTL below 60 (refused by the update itself)" error "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 30 '"192.0.2.9"')"
+check "sql: ... raises check_violation" raised 23514
 sql "UPDATE users SET status = 'disabled' WHERE id = $uq"
 both_paths "a disabled user" error "$uq" fast.dyn.test. "$(rr1 fast.dyn.test. A 60 '"192.0.2.5"')"
 check "sql: ... raises DDU01" raised DDU01
 sql "UPDATE users SET status = 'active' WHERE id = $uq"
+
+# the short path's record deleted by id (api_record_delete locks only the
+# record, not the domain) after the path read it: its update finds nothing,
+# and the general function makes the set hold the new address
+rid=$(sql "SELECT id FROM records WHERE name = 'fast.dyn.test.' AND type = 'A'")
+psql "$db" -qAt -c BEGIN -c "DELETE FROM records WHERE id = $rid" -c "SELECT pg_sleep(3)" -c COMMIT \
+	>/dev/null 2>&1 &
+deleter=$!
+sleeping() { sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" | grep -qx 1; }
+within 5 sleeping
+sql "$(echo "SELECT api_rrsets_replace($uq, 'fast.dyn.test.', '$(rr1 fast.dyn.test. A 60 '"192.0.2.99"')'," \
+	"100, 'test', '127.0.0.1', 'test')")" >"$tmp/race.out" 2>&1 &
+replacer=$!
+waits_on_row() {
+	sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+	     AND query LIKE 'SELECT api_rrsets_replace%'" | grep -qx 1
+}
+check "sql: a record deleted under the short path: the call waits for its row" within 5 waits_on_row
+wait "$deleter" || true
+wait "$replacer" || true
+check "sql: ... then the set holds the new address" \
+	test "$(sql "SELECT content FROM records WHERE name = 'fast.dyn.test.' AND type = 'A'")" = 192.0.2.99
+check "sql: ... and the answer says changed, with its change row" \
+	grep -q '"changes": \[\[[0-9]*, [0-9]*, "fast.dyn.test."\]\], "changed": true\|"changed": true.*"changes": \[\[' "$tmp/race.out"
 
 check "no sanitizer report in any ddns-api log" api_logs_clean
 check "the stack's ddns-api still runs" pid_alive "$run/api.pid"
