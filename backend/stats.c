@@ -46,10 +46,6 @@ void backend_stats_init(struct backend_stats *st, struct metrics_registry *reg)
 				     "Cache flushes sent to the PowerDNS API.");
 	st->purge_errors = metrics_counter(reg, "ddns_backend_purge_errors_total",
 					   "Cache flushes that failed.");
-	st->reflushes_skipped =
-		metrics_counter(reg, "ddns_backend_reflushes_skipped_total",
-				"Second cache flushes left out: nothing at or below the name was "
-				"answered from shortly before the first on.");
 	st->purge_collapses =
 		metrics_counter(reg, "ddns_backend_purge_collapses_total",
 				"Times too many flushes were queued and one flush of all of the "

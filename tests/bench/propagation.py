@@ -120,6 +120,7 @@ def main():
             conn = http.client.HTTPConnection(host, int(port), timeout=10)
             continue
         t0 = time.monotonic()
+        wall0 = time.time()
         if resp.status != 200:
             http_errors += 1
             print("propagation: update %d: HTTP %d %s" % (i, resp.status, text[:200]),
@@ -159,8 +160,10 @@ def main():
                 break
         if seen is None:
             timeouts += 1
-            print("propagation: update %d: %s A %s not answered within %.1f s (last answer: %s)"
-                  % (i, domain, addr, a.timeout, sorted(last) if last is not None else "none"),
+            print("propagation: update %d: %s A %s not answered within %.1f s (last answer: %s;"
+                  " the API's answer came at %s UTC)"
+                  % (i, domain, addr, a.timeout, sorted(last) if last is not None else "none",
+                     time.strftime("%H:%M:%S", time.gmtime(wall0)) + ".%03d" % (wall0 % 1 * 1000)),
                   file=sys.stderr)
         else:
             lat.append((seen - t0) * 1000.0)
