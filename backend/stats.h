@@ -22,10 +22,10 @@ struct backend_stats {
 	struct metric *latency;      /* histogram: seconds from request to reply */
 	struct metric *purges;       /* cache flushes sent to pdns */
 	struct metric *purge_errors;
-	struct metric *purge_collapses;   /* queued flushes replaced by one of the root */
-	struct metric *flushes_unneeded;  /* notices no pdns cache could concern */
-	struct metric *cache_window;      /* gauge: seconds pdns may keep an answer; -1 unknown */
-	struct metric *stale_entries;     /* gauge */
+	struct metric *purge_collapses;  /* queued flushes replaced by one of the root */
+	struct metric *flushes_unneeded; /* notices no pdns cache could concern */
+	struct metric *cache_window;     /* gauge: seconds pdns may keep an answer; -1 unknown */
+	struct metric *stale_entries;    /* gauge */
 };
 
 /* Registers every metric in @reg; fields stay NULL when registration fails. */

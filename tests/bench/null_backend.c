@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 65536
-#define MAX_EVENTS 64
+#define MAX_EVENTS     64
 
 struct conn {
 	int fd;
@@ -132,7 +132,8 @@ static int answer(const char *line, char *out, size_t size)
 		return snprintf(out, size,
 				"{\"result\":[{\"qtype\":\"A\",\"qname\":\"%s\",\"content\":\"%s\","
 				"\"ttl\":60,\"domain_id\":1}]}\n",
-				qname, qname[0] == 'n' || qname[0] == 'N' ? "127.0.0.1" : "10.0.0.1");
+				qname,
+				qname[0] == 'n' || qname[0] == 'N' ? "127.0.0.1" : "10.0.0.1");
 	return snprintf(out, size, "{\"result\":false}\n");
 }
 
