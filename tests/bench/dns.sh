@@ -35,6 +35,7 @@ for tool in dnsperf pdnsutil; do
 done
 [ -f /usr/lib/x86_64-linux-gnu/pdns/libgpgsqlbackend.so ] || die "pdns-backend-pgsql missing (make deps)"
 [ -f /usr/lib/x86_64-linux-gnu/pdns/liblmdbbackend.so ] || die "pdns-backend-lmdb missing (make deps)"
+[ -x "$build/tests/bench/null_backend" ] || die "$build/tests/bench/null_backend missing (make build)"
 
 tmp=$(mktemp -d /tmp/ddns-bench.XXXXXX)
 chmod 755 "$tmp"
