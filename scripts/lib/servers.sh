@@ -192,11 +192,6 @@ pdns_remote_flags() {
 
 # cpu_ticks PID...: user + system CPU clock ticks (getconf CLK_TCK a second)
 # the processes used so far; a process that is gone counts 0 (the benchmarks)
-# reaped_cpu_ticks PID: user + system ticks of PID's exited children it waited for
-reaped_cpu_ticks() {
-	awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$1/stat"
-}
-
 cpu_ticks() {
 	local p t=0 v
 	for p in "$@"; do
@@ -204,4 +199,9 @@ cpu_ticks() {
 		t=$((t + ${v:-0}))
 	done
 	echo "$t"
+}
+
+# reaped_cpu_ticks PID: user + system ticks of PID's exited children it waited for
+reaped_cpu_ticks() {
+	awk '{ sub(/.*\) /, ""); print $14 + $15 }' "/proc/$1/stat"
 }

@@ -163,7 +163,8 @@ int main(int argc, char **argv)
 	struct epoll_event ev, events[MAX_EVENTS];
 	int lfd, ep;
 
-	if (argc != 3 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
+	/* a zone name is at most 255 bytes: answers then fit their buffer */
+	if (argc != 3 || strlen(argv[1]) >= sizeof(sa.sun_path) || strlen(argv[2]) > 255) {
 		fprintf(stderr, "usage: null_backend SOCKET_PATH ZONE\n");
 		return EXIT_FAILURE;
 	}
