@@ -31,8 +31,7 @@ struct lookup {
 	struct event *probe;                /* owned */
 	struct lookup_config cfg;           /* strings not kept */
 	char lookup_sha[48], zones_sha[48]; /* "" until SCRIPT LOAD answered */
-	char is_zone_sha[48];
-	char *zones_last; /* owned: the last good zone list */
+	char *zones_last;                   /* owned: the last good zone list */
 	size_t zones_last_len;
 	bool replica_complete;          /* as last seen on Redis */
 	bool redis_failing, db_failing; /* log transitions only */
@@ -454,8 +453,6 @@ static void on_redis_connect(struct redis_client *c, void *arg)
 				   replica_lookup_lua);
 	(void)redis_client_command(c, 0, on_script_loaded, l->zones_sha, "SCRIPT LOAD %s",
 				   replica_zones_lua);
-	(void)redis_client_command(c, 0, on_script_loaded, l->is_zone_sha, "SCRIPT LOAD %s",
-				   replica_is_zone_lua);
 	probe(l);
 	mirror_redis_up(l->mirror, true);
 }
@@ -597,19 +594,22 @@ static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_d
 	struct op *op;
 	const char *value;
 	size_t len;
-	int64_t now;
+	int64_t now = clock_ms();
 
+	/*
+	 * Marked when it starts, whatever answers: a lookup in flight when a
+	 * purge notice comes may still answer the old data (purge.c's skip
+	 * relies on it); op_done marks again when Redis or PostgreSQL answers.
+	 */
+	recent_mark(l->recent, name, now);
 	switch (mirror_get(l->mirror, name, &value, &len)) {
 	case MIRROR_FOUND:
-		now = clock_ms();
-		recent_mark(l->recent, name, now);
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
 		(void)stale_put(l->stale, name, value, len, now);
 		cb(SOURCE_FOUND, value, len, NULL, arg);
 		return 0;
 	case MIRROR_ABSENT:
-		recent_mark(l->recent, name, clock_ms());
 		if (l->stats)
 			metric_inc(l->stats->mirror_hits);
 		stale_remove(l->stale, name);
@@ -618,11 +618,6 @@ static int src_lookup(void *ctx, const char *name, int64_t deadline_ms, source_d
 	case MIRROR_UNKNOWN:
 		break;
 	}
-	/*
-	 * Marked when it starts too: a lookup in flight when a purge notice
-	 * comes may still answer the old data (purge.c's skip relies on it).
-	 */
-	recent_mark(l->recent, name, clock_ms());
 	if (!(op = op_new(l, OP_NAME, name, deadline_ms, cb, arg)))
 		return -ENOMEM;
 	redis_start(op);
@@ -798,10 +793,12 @@ int64_t lookup_last_answer(const struct lookup *l, const char *name)
 
 int lookup_zone_check(struct lookup *l, const char *name, redis_reply_fn cb, void *arg)
 {
-	/* a NOSCRIPT error (a Redis that lost its scripts) only costs a flush */
-	bool sha = l->is_zone_sha[0] != '\0';
-	const char *argv[] = { sha ? "EVALSHA" : "EVAL", sha ? l->is_zone_sha : replica_is_zone_lua,
-			       "1", REPLICA_GEN_KEY, name };
+	/*
+	 * Sent whole (about 130 bytes; Redis keeps it compiled by its digest):
+	 * by SHA, a Redis that lost its scripts would fail every check, and
+	 * with it every flush left out, until the client reconnected.
+	 */
+	const char *argv[] = { "EVAL", replica_is_zone_lua, "1", REPLICA_GEN_KEY, name };
 
 	if (!l->redis || l->closing)
 		return -ENOTCONN;
