@@ -284,6 +284,33 @@ static void notice_processor(void *arg, const char *message)
 	log_msg(LOG_LEVEL_DEBUG, NULL, "database notice: %s", line);
 }
 
+/*
+ * libpq's "options" for a connection to @dsn: @ours, then PGOPTIONS, then the
+ * DSN's own options (later -c settings win, so the DSN's still override
+ * ours). Passed after the DSN, since an "options" key would otherwise replace
+ * ours whole. A new string (NULL when @ours is NULL: libpq then reads the DSN
+ * and PGOPTIONS itself), or NULL with *ret_oom when out of memory.
+ */
+static char *options_with_dsn(const char *dsn, const char *ours, bool *ret_oom)
+{
+	PQconninfoOption *info = ours && dsn ? PQconninfoParse(dsn, NULL) : NULL;
+	const char *env = getenv("PGOPTIONS"), *theirs = NULL;
+	char *out = NULL;
+
+	*ret_oom = false;
+	if (!ours)
+		return NULL;
+	for (PQconninfoOption *o = info; o && o->keyword; o++)
+		if (strcmp(o->keyword, "options") == 0)
+			theirs = o->val;
+	if (asprintf(&out, "%s %s %s", ours, env ? env : "", theirs ? theirs : "") < 0) {
+		out = NULL;
+		*ret_oom = true;
+	}
+	PQconninfoFree(info);
+	return out;
+}
+
 int db_connect(const char *dsn, const char *application_name, int connect_timeout_s,
 	       PGconn **ret_conn, struct db_error *err)
 {
@@ -293,22 +320,28 @@ int db_connect(const char *dsn, const char *application_name, int connect_timeou
 int db_connect_options(const char *dsn, const char *application_name, const char *options,
 		       int connect_timeout_s, PGconn **ret_conn, struct db_error *err)
 {
-	const char *keys[] = { "application_name", "connect_timeout", "options", "dbname", NULL };
+	const char *keys[] = { "application_name", "connect_timeout", "dbname", "options", NULL };
 	const char *vals[5];
-	char timeout[16], redacted[256], line[DB_ERROR_MAX];
+	char timeout[16], redacted[256], line[DB_ERROR_MAX], *opts;
+	bool oom;
 	PGconn *pg;
 
 	if (!dsn)
 		return db_error_set(err, -EINVAL, "no database url given");
+	opts = options_with_dsn(dsn, options, &oom);
+	if (oom)
+		return db_error_set(err, -ENOMEM, "out of memory");
 	snprintf(timeout, sizeof(timeout), "%d", connect_timeout_s);
-	/* later entries win: the DSN's own settings override ours */
+	/* later entries win: the DSN's own settings override ours (its options
+	 * are in @opts) */
 	vals[0] = application_name ? application_name : "ddns";
 	vals[1] = connect_timeout_s > 0 ? timeout : NULL;
-	vals[2] = options;
-	vals[3] = dsn;
+	vals[2] = dsn;
+	vals[3] = opts;
 	vals[4] = NULL;
 
 	pg = PQconnectdbParams(keys, vals, 1);
+	free(opts);
 	if (!pg)
 		return db_error_set(err, -ENOMEM, "out of memory");
 	if (PQstatus(pg) != CONNECTION_OK) {
@@ -398,10 +431,8 @@ int db_exec_prepared(PGconn *conn, const char *name, const char *sql, int n_para
 			char cmd[96];
 
 			snprintf(cmd, sizeof(cmd), "DEALLOCATE \"%s\"", name);
-			res = PQexec(conn, cmd);
-			if (!res || !result_ok(res))
-				goto fail;
-			PQclear(res);
+			if ((r = db_exec_script(conn, cmd, err)) < 0)
+				return r;
 		}
 		res = PQprepare(conn, name, sql, n_params, NULL);
 		if (!res || !result_ok(res))
@@ -821,8 +852,9 @@ static void conn_connect_poll(struct db_conn *conn)
 static void conn_connect(struct db_conn *conn)
 {
 	struct db_pool *pool = conn->pool;
-	const char *keys[] = { "application_name", "options", "dbname", NULL };
-	const char *vals[] = { pool->app_name, pool->options, pool->dsn, NULL };
+	/* pool->options holds the DSN's own options too (options_with_dsn) */
+	const char *keys[] = { "application_name", "dbname", "options", NULL };
+	const char *vals[] = { pool->app_name, pool->dsn, pool->options, NULL };
 	struct timeval tv = ms_to_tv(pool->cfg.connect_timeout_ms);
 	char line[DB_ERROR_MAX];
 
@@ -1360,8 +1392,13 @@ struct db_pool *db_pool_create(struct event_base *base, const struct db_pool_con
 	db_error_set(&pool->last_error, -ECONNREFUSED, "no database connection");
 	pool->dsn = strdup(cfg->dsn);
 	pool->app_name = strdup(cfg->application_name ? cfg->application_name : "ddns");
-	if (cfg->options && !(pool->options = strdup(cfg->options)))
-		goto fail;
+	{
+		bool oom;
+
+		pool->options = options_with_dsn(cfg->dsn, cfg->options, &oom);
+		if (oom)
+			goto fail;
+	}
 	pool->ev_dispatch = event_new(base, -1, 0, dispatch_cb, pool);
 	pool->conns = calloc(pool->cfg.n_conns, sizeof(*pool->conns));
 	if (!pool->dsn || !pool->app_name || !pool->ev_dispatch || !pool->conns)

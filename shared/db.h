@@ -88,7 +88,11 @@ const char *db_dsn_redact(const char *dsn, char *buf, size_t size);
  */
 int db_connect(const char *dsn, const char *application_name, int connect_timeout_s,
 	       PGconn **ret_conn, struct db_error *err);
-/* The same with libpq's "options" (e.g. "-c jit=off"); NULL: none. */
+/*
+ * The same with libpq's "options" (e.g. "-c jit=off"); NULL: none. The
+ * DSN's own options and PGOPTIONS are added after them (on the same setting
+ * they win), not dropped.
+ */
 int db_connect_options(const char *dsn, const char *application_name, const char *options,
 		       int connect_timeout_s, PGconn **ret_conn, struct db_error *err);
 
@@ -129,10 +133,10 @@ struct db_conn;
 struct db_pool_config {
 	const char *dsn;              /* borrowed, copied by db_pool_create */
 	const char *application_name; /* borrowed, copied; NULL: "ddns" */
-	const char *options;          /* borrowed, copied: libpq's "options"; NULL: none */
-	unsigned n_conns;             /* connections; 0: 2 */
-	unsigned max_queue;           /* requests waiting for a connection; 0: 1024 */
-	long long query_timeout_ms;   /* default per request; 0: none */
+	const char *options;        /* borrowed, copied: libpq's "options", as db_connect_options */
+	unsigned n_conns;           /* connections; 0: 2 */
+	unsigned max_queue;         /* requests waiting for a connection; 0: 1024 */
+	long long query_timeout_ms; /* default per request; 0: none */
 	long long connect_timeout_ms; /* per attempt; 0: 5000 */
 	long long backoff_min_ms;     /* first reconnect delay; 0: 100 */
 	long long backoff_max_ms;     /* doubled up to; 0: 10000 */

@@ -320,6 +320,39 @@ START_TEST(test_connect_options)
 }
 END_TEST
 
+/* the DSN's own options add to those given (and win on the same setting) */
+START_TEST(test_connect_options_dsn)
+{
+	PGconn *conn = NULL;
+	struct db_error err;
+	PGresult *res = NULL;
+	char dsn[1024];
+
+	if (strncmp(url, "postgres", 8) == 0)
+		snprintf(
+			dsn, sizeof(dsn),
+			"%s%soptions=-c%%20statement_timeout%%3D1234%%20-c%%20enable_seqscan%%3Don",
+			url, strchr(url, '?') ? "&" : "?");
+	else
+		snprintf(dsn, sizeof(dsn),
+			 "%s options='-c statement_timeout=1234 -c enable_seqscan=on'", url);
+	ck_assert_msg(db_connect_options(dsn, "ddns-test", "-c jit=off -c enable_seqscan=off", 5,
+					 &conn, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_int_eq(
+		db_exec(conn,
+			"SELECT current_setting('jit'), current_setting('statement_timeout'), "
+			"current_setting('enable_seqscan')",
+			0, NULL, &res, &err),
+		0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "off");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "1234ms");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "on");
+	PQclear(res);
+	PQfinish(conn);
+}
+END_TEST
+
 /* ---- asynchronous ------------------------------------------------------- */
 
 struct outcome {
@@ -1317,6 +1350,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_connect_refused, 0, 3);
 	tcase_add_test(tc, test_connect_sets_application_name);
 	tcase_add_test(tc, test_connect_options);
+	tcase_add_test(tc, test_connect_options_dsn);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("async");
