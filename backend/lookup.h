@@ -64,8 +64,8 @@ void lookup_set_stale_ttl_cap(struct lookup *l, long long seconds);
 #define LOOKUP_RECENT_BITS 16
 
 /*
- * A time (clock_ms()) no earlier than the last lookup answer of @name
- * or any name below it; INT64_MIN when there was none.
+ * A time (clock_ms()) no earlier than the last lookup (its start or its
+ * answer) of @name or any name below it; INT64_MIN when there was none.
  */
 int64_t lookup_last_answer(const struct lookup *l, const char *name);
 

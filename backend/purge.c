@@ -244,8 +244,10 @@ static struct flush *flush_find(struct purge *p, const char *name)
 	struct flush *f;
 
 	LIST_FOREACH(f, &p->flushes, all)
-	if (strcmp(f->name, name) == 0)
-		return f;
+	{
+		if (strcmp(f->name, name) == 0)
+			return f;
+	}
 	return NULL;
 }
 
@@ -318,9 +320,11 @@ static void flush_name(struct purge *p, const char *name)
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {
 		/* a first flush matters more than a second one */
 		LIST_FOREACH(f, &p->flushes, all)
-		if (f->state == FLUSH_WAITING) {
-			flush_free(f);
-			break;
+		{
+			if (f->state == FLUSH_WAITING) {
+				flush_free(f);
+				break;
+			}
 		}
 	}
 	if (p->n_flushes >= PURGE_INFLIGHT_MAX) {

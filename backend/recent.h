@@ -6,8 +6,10 @@
  * Marking a name marks its ancestors too, so asking about a name covers
  * every name at or below it (what a PowerDNS cache flush of it removes).
  *
- * ddns-backend uses it to tell whether a cache flush can have raced with an
- * answer that still carried the old data (see purge.c).
+ * ddns-backend marks a name when a lookup of it starts and when it is
+ * answered, and uses the table to tell whether any PowerDNS cache can still
+ * hold an answer of a name, i.e. whether a purge notice needs a flush (see
+ * purge.c).
  */
 
 #include <stdint.h>
@@ -18,7 +20,7 @@ struct recent;
 struct recent *recent_create(unsigned bits);
 void recent_destroy(struct recent *r);
 
-/* Notes that @name (normalized, ending in a dot) was answered at @now_ms. */
+/* Notes that @name (normalized, ending in a dot) was asked or answered at @now_ms. */
 void recent_mark(struct recent *r, const char *name, int64_t now_ms);
 
 /*

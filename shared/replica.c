@@ -56,7 +56,10 @@ const char replica_zones_lua[] = "local g = redis.call('GET', KEYS[1])\n"
  * name for what lies below, the name for the records); the zone only
  * filters. An index scan on zone_id would visit the whole zone, and after
  * churn its dead rows, for every name (a BitmapAnd the planner likes on
- * small or freshly changed tables).
+ * small or freshly changed tables). "z.id IS NOT NULL" is not redundant: it
+ * skips the reversed-name range scan for the ancestors above every zone
+ * (each batch carries them, up to the top-level label), which would read
+ * every record name below them.
  */
 const char replica_sql_names[] =
 	"SELECT q.name, " ZONE_COLUMNS ", r.type, r.content, r.ttl, ch.has_children "
