@@ -22,6 +22,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib/servers.sh"
 
 run=${DDNS_RUN_DIR:-$root/.run}
+redis_sock=$run/redis/redis.sock
 build=${DDNS_BUILDDIR:-$root/build}
 pg_port=${DDNS_PG_PORT:-5433}
 redis_port=${DDNS_REDIS_PORT:-6380}
@@ -72,9 +73,10 @@ pg_dir() {
 	fi
 }
 
-# socket_usable PATH: a socket whose path fits a URL and sun_path as it is
+# socket_usable PATH: a socket whose absolute path fits a URL and sun_path as
+# it is (a relative one would read as a host name to libpq)
 socket_usable() {
-	[ -S "$1" ] && [ ${#1} -le 100 ] && [[ $1 =~ ^[A-Za-z0-9/._-]+$ ]]
+	[ -S "$1" ] && [ ${#1} -le 100 ] && [[ $1 =~ ^/[A-Za-z0-9/._-]+$ ]]
 }
 
 # The daemons reach PostgreSQL (unless DDNS_DATABASE_URL was given) and Redis
@@ -82,7 +84,7 @@ socket_usable() {
 # one machine (loopback TCP cost about 10 % of a core at 3,000 API writes a
 # second). Both still listen on 127.0.0.1 for tools and tests.
 use_sockets() { # PGDIR
-	local rs=$run/redis/redis.sock
+	local rs=$redis_sock
 	if [ -z "$db_url_given" ] && socket_usable "$1/.s.PGSQL.$pg_port"; then
 		export DDNS_DATABASE_URL="postgresql://postgres@/$db_name?host=$1&port=$pg_port"
 	fi
@@ -249,7 +251,7 @@ cmd_up() {
 	else
 		# append-only file: what was written survives a restart
 		redis_start "$run/redis" "$redis_port" --appendonly yes --appendfsync everysec --save '' \
-			--unixsocket "$run/redis/redis.sock" --unixsocketperm 700
+			--unixsocket "$redis_sock" --unixsocketperm 700
 		echo "redis: started on 127.0.0.1:$redis_port"
 	fi
 

@@ -190,14 +190,14 @@ expect "me without a session" 401 unauthenticated GET /api/v1/me
 # the key made to live 2 s (its budget partly used: 2 s of the 5 s burst):
 # a key the request makes itself lives only one interval (100 ms), and may be
 # gone before it is read on a busy machine
-tat0=$(redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" TIME | awk 'NR == 1 { s = $1 } NR == 2 { printf "%d%06d", s, $1 }')
+tat0=$(redis_cli TIME | awk 'NR == 1 { s = $1 } NR == 2 { printf "%d%06d", s, $1 }')
 tat0=$((tat0 + 2000000))
-redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 2 SET rl:u:a:127.0.0.1 "$tat0" PX 3000 >/dev/null
+redis_cli -n 2 SET rl:u:a:127.0.0.1 "$tat0" PX 3000 >/dev/null
 expect "me with a forged session" 401 unauthenticated GET /api/v1/me - \
 	-H "Cookie: ddns_session=$(printf 'B%.0s' $(seq 42))A"
-tat1=$(redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 2 GET rl:u:a:127.0.0.1)
+tat1=$(redis_cli -n 2 GET rl:u:a:127.0.0.1)
 check "... is charged to the address ($tat0 -> $tat1)" test "${tat1:-0}" -gt "$tat0"
-redis-cli -h 127.0.0.1 -p "$DDNS_REDIS_PORT" -n 2 DEL rl:u:a:127.0.0.1 >/dev/null
+redis_cli -n 2 DEL rl:u:a:127.0.0.1 >/dev/null
 use_jar "$jar"
 
 # ---- session tokens for ddns-api --------------------------------------------
