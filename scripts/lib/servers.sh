@@ -15,7 +15,16 @@ die() {
 # A free TCP port on 127.0.0.1 (the kernel picks it; a race with another
 # process taking it is possible but unlikely, and the start then fails loudly).
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	free_ports 1
+}
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1, one a line (all bound
+# at once while chosen: separate free_port calls may get the same port twice)
+free_ports() {
+	python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 # Runs a command as the PostgreSQL server user: `postgres` when we are root,

@@ -1,6 +1,6 @@
 # A private local stack (scripts/stack.sh) on free loopback ports, for the shell
 # tests and benchmarks that run the whole platform. Source it after
-# scripts/lib/servers.sh (free_port), with $root set to the checkout.
+# scripts/lib/servers.sh (free_ports), with $root set to the checkout.
 
 # stack_env NAME BUILDDIR: a scratch folder $tmp (/tmp/ddns-NAME.XXXXXX) with
 # the stack's state in $run ($tmp/run), every port and listen address of the
@@ -12,20 +12,23 @@ stack_env() {
 	chmod 755 "$tmp"
 	export DDNS_RUN_DIR=$tmp/run
 	export DDNS_BUILDDIR=$2
-	DDNS_PG_PORT=$(free_port)
-	DDNS_REDIS_PORT=$(free_port)
-	DDNS_DNS_PORT=$(free_port)
-	DDNS_PDNS_API_PORT=$(free_port)
-	DDNS_BACKEND_LISTEN=127.0.0.1:$(free_port)
-	DDNS_CACHE_LISTEN=127.0.0.1:$(free_port)
-	DDNS_API_LISTEN=127.0.0.1:$(free_port)
-	DDNS_USER_LISTEN=127.0.0.1:$(free_port)
-	DDNS_WORKER_LISTEN=127.0.0.1:$(free_port)
+	# distinct ports, chosen at once (a port picked twice broke a run)
+	local ports
+	ports=($(free_ports 10))
+	DDNS_PG_PORT=${ports[0]}
+	DDNS_REDIS_PORT=${ports[1]}
+	DDNS_DNS_PORT=${ports[2]}
+	DDNS_PDNS_API_PORT=${ports[3]}
+	DDNS_BACKEND_LISTEN=127.0.0.1:${ports[4]}
+	DDNS_CACHE_LISTEN=127.0.0.1:${ports[5]}
+	DDNS_API_LISTEN=127.0.0.1:${ports[6]}
+	DDNS_USER_LISTEN=127.0.0.1:${ports[7]}
+	DDNS_WORKER_LISTEN=127.0.0.1:${ports[8]}
 	export DDNS_PG_PORT DDNS_REDIS_PORT DDNS_DNS_PORT DDNS_PDNS_API_PORT DDNS_BACKEND_LISTEN \
 		DDNS_CACHE_LISTEN DDNS_API_LISTEN DDNS_USER_LISTEN DDNS_WORKER_LISTEN
 	unset DDNS_DATABASE_URL DDNS_BASE_ZONES DDNS_WORKER_PUBLIC_BASE_URL
 	# the dashboard only where a test asks for it (DDNS_WEB=on, tests/e2e)
-	DDNS_WEB_LISTEN=127.0.0.1:$(free_port)
+	DDNS_WEB_LISTEN=127.0.0.1:${ports[9]}
 	export DDNS_WEB=${DDNS_WEB:-off} DDNS_WEB_LISTEN
 	stack=$root/scripts/stack.sh
 	run=$DDNS_RUN_DIR
