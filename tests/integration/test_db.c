@@ -296,36 +296,43 @@ START_TEST(test_connect_sets_application_name)
 }
 END_TEST
 
-/* db_connect_options: the session starts with the settings given */
-START_TEST(test_connect_options)
+/*
+ * Connects to @dsn with @options and checks the three settings @names
+ * (current_setting) against @want; the message names the setting.
+ */
+static void assert_session(const char *dsn, const char *options, const char *const names[3],
+			   const char *const want[3])
 {
 	PGconn *conn = NULL;
 	struct db_error err;
 	PGresult *res = NULL;
+	char sql[256];
 
-	ck_assert_msg(db_connect_options(url, "ddns-test", "-c jit=off -c enable_seqscan=off", 5,
-					 &conn, &err) == 0,
-		      "%s", err.msg);
-	ck_assert_int_eq(db_exec(conn,
-				 "SELECT current_setting('jit'), "
-				 "current_setting('enable_seqscan'), "
-				 "current_setting('application_name')",
-				 0, NULL, &res, &err),
-			 0);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "off");
-	ck_assert_str_eq(PQgetvalue(res, 0, 1), "off");
-	ck_assert_str_eq(PQgetvalue(res, 0, 2), "ddns-test");
+	snprintf(sql, sizeof(sql),
+		 "SELECT current_setting('%s'), current_setting('%s'), current_setting('%s')",
+		 names[0], names[1], names[2]);
+	ck_assert_msg(db_connect_options(dsn, "ddns-test", options, 5, &conn, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(db_exec(conn, sql, 0, NULL, &res, &err), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(strcmp(PQgetvalue(res, 0, i), want[i]) == 0,
+			      "%s is \"%s\", not \"%s\"", names[i], PQgetvalue(res, 0, i), want[i]);
 	PQclear(res);
 	PQfinish(conn);
+}
+
+/* db_connect_options: the session starts with the settings given */
+START_TEST(test_connect_options)
+{
+	assert_session(url, "-c jit=off -c enable_seqscan=off",
+		       (const char *const[]){ "jit", "enable_seqscan", "application_name" },
+		       (const char *const[]){ "off", "off", "ddns-test" });
 }
 END_TEST
 
 /* the DSN's own options add to those given (and win on the same setting) */
 START_TEST(test_connect_options_dsn)
 {
-	PGconn *conn = NULL;
-	struct db_error err;
-	PGresult *res = NULL;
 	char dsn[1024];
 
 	if (strncmp(url, "postgres", 8) == 0)
@@ -336,20 +343,9 @@ START_TEST(test_connect_options_dsn)
 	else
 		snprintf(dsn, sizeof(dsn),
 			 "%s options='-c statement_timeout=1234 -c enable_seqscan=on'", url);
-	ck_assert_msg(db_connect_options(dsn, "ddns-test", "-c jit=off -c enable_seqscan=off", 5,
-					 &conn, &err) == 0,
-		      "%s", err.msg);
-	ck_assert_int_eq(
-		db_exec(conn,
-			"SELECT current_setting('jit'), current_setting('statement_timeout'), "
-			"current_setting('enable_seqscan')",
-			0, NULL, &res, &err),
-		0);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "off");
-	ck_assert_str_eq(PQgetvalue(res, 0, 1), "1234ms");
-	ck_assert_str_eq(PQgetvalue(res, 0, 2), "on");
-	PQclear(res);
-	PQfinish(conn);
+	assert_session(dsn, "-c jit=off -c enable_seqscan=off",
+		       (const char *const[]){ "jit", "statement_timeout", "enable_seqscan" },
+		       (const char *const[]){ "off", "1234ms", "on" });
 }
 END_TEST
 
@@ -421,6 +417,20 @@ static struct db_pool *pool_or_fail(struct event_base *base, const char *dsn, un
 	return pool;
 }
 
+/* Runs one statement through @pool and waits for it; fills @o. */
+static void pool_run(struct event_base *base, struct db_pool *pool, const char *sql, int n_params,
+		     const char *const *params, long long timeout_ms, struct outcome *o)
+{
+	int done = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->done = &done;
+	ck_assert_int_eq(db_pool_query(pool, sql, n_params, params, timeout_ms, on_result, o), 0);
+	ck_assert_int_eq(run_until(base, &done, 1, 10000), 1);
+	ck_assert_int_eq(o->calls, 1);
+	o->done = NULL;
+}
+
 /* a pool's options reach every session it opens */
 START_TEST(test_pool_options)
 {
@@ -433,15 +443,10 @@ START_TEST(test_pool_options)
 		.connect_timeout_ms = 2000,
 	};
 	struct db_pool *pool = db_pool_create(base, &cfg);
-	struct outcome o = { 0 };
-	int done = 0;
+	struct outcome o;
 
 	ck_assert_ptr_nonnull(pool);
-	o.done = &done;
-	ck_assert_int_eq(db_pool_query(pool, "SELECT current_setting('enable_seqscan'), 1", 0, NULL,
-				       5000, on_result, &o),
-			 0);
-	ck_assert_int_eq(run_until(base, &done, 1, 10000), 1);
+	pool_run(base, pool, "SELECT current_setting('enable_seqscan'), 1", 0, NULL, 5000, &o);
 	ck_assert_msg(o.code == 0, "%s", o.msg);
 	ck_assert_str_eq(o.v0, "off");
 	db_pool_destroy(pool);
@@ -912,20 +917,6 @@ START_TEST(test_pool_cancel_does_not_block)
 END_TEST
 
 /* ---- prepared statements ------------------------------------------------ */
-
-/* Runs one statement through @pool and waits for it; fills @o. */
-static void pool_run(struct event_base *base, struct db_pool *pool, const char *sql, int n_params,
-		     const char *const *params, long long timeout_ms, struct outcome *o)
-{
-	int done = 0;
-
-	memset(o, 0, sizeof(*o));
-	o->done = &done;
-	ck_assert_int_eq(db_pool_query(pool, sql, n_params, params, timeout_ms, on_result, o), 0);
-	ck_assert_int_eq(run_until(base, &done, 1, 10000), 1);
-	ck_assert_int_eq(o->calls, 1);
-	o->done = NULL;
-}
 
 /* How many statements with text @sql the session of a one-connection @pool has prepared. */
 static int prepared_count(struct event_base *base, struct db_pool *pool, const char *sql)
